@@ -1,0 +1,54 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let settings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+  name: "cleave",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "cleave", targets: ["cleave"]),
+    .library(name: "CleaveCLI", targets: ["CleaveCLI"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+  ],
+  targets: [
+    // C libraries, from Debian's libpq-dev and libpg-query-dev.
+    .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+    .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
+
+    // Libraries, one per stage; dependencies point downward only.
+    .target(
+      name: "CleaveCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: settings),
+    .target(name: "PostgresDriver", dependencies: ["CLibPQ", "CleaveCore"], swiftSettings: settings),
+    .target(name: "Catalog", dependencies: ["PostgresDriver"], swiftSettings: settings),
+    .target(name: "SQLParser", dependencies: ["CPgQuery", "CleaveCore"], swiftSettings: settings),
+    .target(
+      name: "Plan",
+      dependencies: ["Catalog", "SQLParser", .product(name: "Yams", package: "Yams")],
+      swiftSettings: settings),
+    .target(name: "Report", dependencies: ["Plan"], swiftSettings: settings),
+    .target(
+      name: "CleaveCLI",
+      dependencies: ["Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: settings),
+    .executableTarget(name: "cleave", dependencies: ["CleaveCLI"], swiftSettings: settings),
+
+    // The throwaway PostgreSQL clusters that tests and the demo run against.
+    .target(
+      name: "CleaveTestSupport",
+      dependencies: ["PostgresDriver", .product(name: "Subprocess", package: "swift-subprocess")],
+      swiftSettings: settings),
+    .executableTarget(name: "cleave-demo", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
+
+    .testTarget(name: "DriverTests", dependencies: ["PostgresDriver", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(name: "SQLParserTests", dependencies: ["SQLParser"], swiftSettings: settings),
+    .testTarget(name: "PlanTests", dependencies: ["Plan", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(name: "CLITests", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
+  ]
+)

@@ -1,0 +1,84 @@
+/// A failure Cleave reports to a person: a stable code, what went wrong, where, and what to do about it.
+///
+/// Every code is listed in `docs/errors.md` and belongs to one exit status (`docs/exit-codes.md`). A message or hint
+/// never carries a password: anything that names a server goes through `ConnInfo.redacted` first.
+public struct CleaveError: Error, Sendable, CustomStringConvertible {
+  public var code: Code
+  public var message: String
+  public var hint: String?
+  public var location: SourceLocation?
+
+  public init(_ code: Code, _ message: String, hint: String? = nil, at location: SourceLocation? = nil) {
+    self.code = code
+    self.message = message
+    self.hint = hint
+    self.location = location
+  }
+
+  /// The exit status a command ends with when this error stops it.
+  public var exitStatus: ExitStatus { code.exitStatus }
+
+  /// `file:line:column: error[CODE]: message`, then the hint on a line of its own, the way compilers print.
+  public var description: String {
+    var text = ""
+    if let location { text += "\(location): " }
+    text += "error[\(code.rawValue)]: \(message)"
+    if let hint, !hint.isEmpty { text += "\n  hint: \(hint)" }
+    return text
+  }
+}
+
+extension CleaveError {
+  /// A code whose meaning never changes once released: `CLV1xxx` plan, `2xxx` connection, `3xxx` catalog,
+  /// `4xxx` query parsing, `9xxx` usage and internal.
+  public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// The exit status that goes with the code, by its family.
+    public var exitStatus: ExitStatus {
+      switch rawValue.dropFirst(3).first {
+      case "1": return .planInvalid
+      case "2": return .connectionFailed
+      case "3": return .sourceFailed
+      case "4": return .planInvalid
+      default: return rawValue == Self.usage.rawValue ? .usage : .internalError
+      }
+    }
+
+    // Plan file (exit 3).
+    public static let planUnreadable = Self(rawValue: "CLV1001")
+    public static let planDuplicateOwner = Self(rawValue: "CLV1002")
+    public static let planSyntax = Self(rawValue: "CLV1003")
+    public static let planUnknownKey = Self(rawValue: "CLV1004")
+    public static let planMissingKey = Self(rawValue: "CLV1005")
+    public static let planWrongType = Self(rawValue: "CLV1006")
+    public static let planUnknownTable = Self(rawValue: "CLV1007")
+    public static let planGlobMatchesNothing = Self(rawValue: "CLV1008")
+    public static let planUnknownTarget = Self(rawValue: "CLV1009")
+    public static let planUnknownColumn = Self(rawValue: "CLV1010")
+    public static let planInvalidTransform = Self(rawValue: "CLV1011")
+    public static let planUnknownSchema = Self(rawValue: "CLV1012")
+    public static let planUnownedTables = Self(rawValue: "CLV1013")
+    public static let planUndefinedVariable = Self(rawValue: "CLV1014")
+    public static let planDuplicateDestination = Self(rawValue: "CLV1015")
+    public static let planInvalidName = Self(rawValue: "CLV1016")
+
+    // Connections (exit 4).
+    public static let connectionFailed = Self(rawValue: "CLV2001")
+    public static let authenticationFailed = Self(rawValue: "CLV2002")
+    public static let invalidConnectionString = Self(rawValue: "CLV2003")
+
+    // Reading the source (exit 5).
+    public static let sourceQueryFailed = Self(rawValue: "CLV3001")
+
+    // SQL parsing (exit 3, part of the plan).
+    public static let sqlSyntax = Self(rawValue: "CLV4001")
+
+    // Usage and internal.
+    public static let usage = Self(rawValue: "CLV9001")
+    public static let fileWriteFailed = Self(rawValue: "CLV9002")
+    public static let internalFailure = Self(rawValue: "CLV9999")
+  }
+}

@@ -1,0 +1,17 @@
+/// The process exit statuses of `cleave`, stable across releases and listed in `docs/exit-codes.md`.
+public enum ExitStatus: Int32, Sendable, CaseIterable {
+  /// The command did what it was asked.
+  case success = 0
+  /// The command ran, but what it found needs attention (`cleave plan --strict` with unowned tables).
+  case findings = 1
+  /// The command line itself was wrong.
+  case usage = 2
+  /// The plan file could not be read or is invalid.
+  case planInvalid = 3
+  /// A server could not be reached or refused the credentials.
+  case connectionFailed = 4
+  /// The source answered a query with an error.
+  case sourceFailed = 5
+  /// A bug or an unexpected state in Cleave itself.
+  case internalError = 70
+}

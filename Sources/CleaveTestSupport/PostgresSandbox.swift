@@ -1,0 +1,179 @@
+import Foundation
+import PostgresDriver
+import Synchronization
+
+/// A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, in its own temporary directory.
+///
+/// Tests get one per suite through the `.postgres` trait and make a fresh database per test with
+/// `makeDatabase(_:)`; `make demo` starts one too. When running as root, the cluster belongs to and runs as the
+/// `postgres` OS user, because the server refuses to run as root. `pg_stat_statements` is preloaded so that the
+/// plan's broken-query report has something to read.
+public final class PostgresSandbox: Sendable {
+  @TaskLocal public static var current: PostgresSandbox?
+
+  /// The directory holding the data directory, the server log and the Unix socket.
+  public let directory: String
+  public let port: Int
+  /// The cluster's superuser, which every loopback connection may use without a password.
+  public let superuser = "postgres"
+  let binaries: PostgresBinaries
+  let owner: (uid: UInt32, gid: UInt32)?
+  private let counter = Counter()
+  let templates = TemplateCache()
+
+  /// Roles in this group must give a password over TCP (scram-sha-256); every other role is trusted.
+  public static let passwordGroup = "cleave_password_login"
+
+  private init(directory: String, port: Int, binaries: PostgresBinaries, owner: (uid: UInt32, gid: UInt32)?) {
+    self.directory = directory
+    self.port = port
+    self.binaries = binaries
+    self.owner = owner
+  }
+
+  /// A connection string for the superuser and `database`, over TCP on loopback.
+  public func connInfo(database: String = "postgres", user: String? = nil) -> ConnInfo {
+    ConnInfo("host=127.0.0.1 port=\(port) user=\(user ?? superuser) dbname=\(database) connect_timeout=10")
+  }
+
+  /// The same as `connInfo(database:user:)`, as a `postgres://` URL.
+  public func url(database: String = "postgres", user: String? = nil, password: String? = nil) -> String {
+    let credentials = (user ?? superuser) + (password.map { ":" + $0 } ?? "")
+    return "postgres://\(credentials)@127.0.0.1:\(port)/\(database)"
+  }
+
+  /// Starts a new cluster; the caller must `stop()` it.
+  public static func start() async throws -> PostgresSandbox {
+    let binaries = try PostgresBinaries.locate()
+    let owner = try Self.serverOwner()
+    var lastError: (any Error)?
+    for _ in 0..<3 {  // a free port can be taken between finding it and binding it
+      let directory = try makeDirectory(owner: owner)
+      let sandbox = PostgresSandbox(directory: directory, port: try freePort(), binaries: binaries, owner: owner)
+      do {
+        try await sandbox.boot()
+        return sandbox
+      } catch {
+        lastError = error
+        try? await sandbox.stop()
+      }
+    }
+    throw lastError ?? SandboxError("could not start a cluster")
+  }
+
+  private func boot() async throws {
+    let data = directory + "/data"
+    let initdb = try await ToolRunner.run(
+      binaries.path("initdb"),
+      ["-D", data, "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+      as: owner)
+    guard initdb.succeeded else { throw SandboxError("initdb failed: \(initdb.standardError)") }
+    let hba = """
+      local all all trust
+      host all +\(Self.passwordGroup) 127.0.0.1/32 scram-sha-256
+      host all all 127.0.0.1/32 trust
+
+      """
+    try hba.write(toFile: data + "/pg_hba.conf", atomically: false, encoding: .utf8)
+    let options = [
+      "-c listen_addresses=127.0.0.1", "-p \(port)", "-k \(directory)", "-c fsync=off",
+      "-c synchronous_commit=off", "-c full_page_writes=off", "-c shared_preload_libraries=pg_stat_statements",
+      "-c max_connections=200", "-c wal_level=logical",
+    ].joined(separator: " ")
+    let started = try await ToolRunner.run(
+      binaries.path("pg_ctl"), ["-D", data, "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"],
+      as: owner)
+    guard started.succeeded else {
+      let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+      throw SandboxError("pg_ctl start failed: \(started.standardError)\n\(log.suffix(2000))")
+    }
+    let admin = try await SerialConnection.connect(connInfo())
+    try await admin.execute("CREATE ROLE \(Self.passwordGroup) NOLOGIN")
+  }
+
+  /// Creates an empty database with a name unique in this cluster, optionally from a template, and returns the
+  /// connection string for it.
+  public func makeDatabase(_ prefix: String, template: String? = nil) async throws -> ConnInfo {
+    let name = "\(prefix)_\(counter.next())"
+    let admin = try await SerialConnection.connect(connInfo())
+    let quoted = try await admin.quoteIdentifier(name)
+    let from = try await template.asyncMap { try await admin.quoteIdentifier($0) }
+    try await admin.execute("CREATE DATABASE \(quoted)" + (from.map { " TEMPLATE \($0)" } ?? ""))
+    return connInfo(database: name)
+  }
+
+  /// Runs a SQL file with `psql -v ON_ERROR_STOP=1` (it may hold `COPY … FROM stdin` data, as pg_dump writes).
+  public func runSQLFile(_ path: String, in info: ConnInfo) async throws {
+    let psql = binaries.path("psql")
+    let outcome = try await ToolRunner.run(
+      FileManager.default.isExecutableFile(atPath: psql) ? psql : "psql",
+      ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", info.flattened, "-f", path])
+    guard outcome.succeeded else { throw SandboxError("psql -f \(path) failed: \(outcome.standardError)") }
+  }
+
+  /// Stops the cluster (`pg_ctl -m fast stop`) and removes its directory.
+  public func stop() async throws {
+    let data = directory + "/data"
+    if FileManager.default.fileExists(atPath: data + "/postmaster.pid") {
+      _ = try await ToolRunner.run(binaries.path("pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"], as: owner)
+    }
+    try FileManager.default.removeItem(atPath: directory)
+  }
+
+  /// The uid and gid of `postgres` when running as root, nil otherwise.
+  private static func serverOwner() throws -> (uid: UInt32, gid: UInt32)? {
+    guard getuid() == 0 else { return nil }
+    guard let entry = getpwnam("postgres") else {
+      throw SandboxError("running as root, but there is no `postgres` OS user to run the server as; run `make deps`")
+    }
+    return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+  }
+
+  private static func makeDirectory(owner: (uid: UInt32, gid: UInt32)?) throws -> String {
+    var template = Array((NSTemporaryDirectory() + "/cleave-sandbox-XXXXXX").utf8CString)
+    guard let made = mkdtemp(&template) else { throw SandboxError("mkdtemp failed: errno \(errno)") }
+    let path = String(cString: made)
+    if let owner { guard chown(path, owner.uid, owner.gid) == 0 else { throw SandboxError("chown \(path) failed") } }
+    chmod(path, 0o700)
+    return path
+  }
+
+  /// A TCP port on 127.0.0.1 that nothing listens on right now.
+  private static func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw SandboxError("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw SandboxError("bind() failed") }
+    let named = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw SandboxError("getsockname() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+  }
+}
+
+/// Numbers the databases a sandbox makes, so that names never collide between tests running in parallel.
+final class Counter: Sendable {
+  private let value = Mutex(0)
+  func next() -> Int {
+    value.withLock {
+      $0 += 1
+      return $0
+    }
+  }
+}
+
+extension Optional {
+  fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+    guard let self else { return nil }
+    return try await transform(self)
+  }
+}

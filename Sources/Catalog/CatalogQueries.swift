@@ -159,7 +159,9 @@ enum CatalogQueries {
       pg_get_function_identity_arguments(p.oid) AS arguments, l.lanname AS language,
       CASE p.prokind WHEN 'f' THEN 'function' WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
         ELSE 'window' END AS kind,
-      CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN p.prosrc END AS body
+      CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN p.prosrc END AS body,
+      CASE WHEN l.lanname IN ('sql', 'plpgsql') AND p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END
+        AS definition
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
     WHERE \(userSchemaFilter) AND \(notExtensionMember("pg_proc", "p.oid"))
     ORDER BY 2, 3, 4

@@ -206,7 +206,8 @@ public struct CatalogReader: Sendable {
       Function(
         name: QualifiedName(row.string("schema"), row.string("name")), arguments: row.string("arguments"),
         language: row.string("language"), kind: row.string("kind"),
-        dependsOn: dependencies[row.string("oid")] ?? [], body: row["body"])
+        dependsOn: dependencies[row.string("oid")] ?? [], body: row["body"],
+        definition: row["definition"])
     }
   }
 }

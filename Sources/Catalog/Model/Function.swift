@@ -10,6 +10,8 @@ public struct Function: Sendable, Codable, Hashable {
   public var dependsOn: [QualifiedName]
   /// The source text of the body (`prosrc`), for `sql` and `plpgsql` functions.
   public var body: String?
+  /// The whole `CREATE FUNCTION` statement (`pg_get_functiondef`), for `sql` and `plpgsql` functions and procedures.
+  public var definition: String?
 
   /// `schema.name(arguments)`, how people refer to an overloaded function.
   public var signature: String { "\(name)(\(arguments))" }

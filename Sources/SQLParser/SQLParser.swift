@@ -1,0 +1,99 @@
+import CPgQuery
+import Foundation
+
+/// Finds which tables a SQL statement touches, using the PostgreSQL parser itself (libpg_query), never patterns
+/// over the text.
+///
+/// It reads every `RangeVar` in the parse tree: FROM and JOIN items, subqueries, CTE bodies, INSERT/UPDATE/DELETE
+/// targets, `USING` lists. Names that only refer to a CTE of the same statement are not tables and are left out.
+public enum SQLParser {
+  /// The tables `sql` (one or more statements; `$1` placeholders allowed) reads or writes.
+  ///
+  /// - Throws: `SQLParseError` when the parser rejects the text.
+  public static func tableReferences(in sql: String) throws(SQLParseError) -> Set<TableReference> {
+    let tree = try parseTree(sql)
+    var ctes: Set<String> = []
+    var references: Set<TableReference> = []
+    walk(tree) { key, value in
+      if key == "CommonTableExpr", let cte = value as? [String: Any], let name = cte["ctename"] as? String {
+        ctes.insert(name)
+      }
+      // A RangeVar appears wrapped (`{"RangeVar": {…}}`) where the tree holds any node, and bare where the
+      // field is typed RangeVar (INSERT/UPDATE/DELETE's `relation`); both carry `relname` and `relpersistence`.
+      if let range = value as? [String: Any], range["relpersistence"] != nil, let name = range["relname"] as? String {
+        references.insert(TableReference(schema: range["schemaname"] as? String, name: name))
+      }
+    }
+    return references.filter { $0.schema != nil || !ctes.contains($0.name) }
+  }
+
+  /// The tables a PL/pgSQL function touches, from its full `CREATE FUNCTION` text (`pg_get_functiondef`).
+  ///
+  /// The PL/pgSQL parser splits the body into its embedded SQL; each piece is then parsed as SQL. An assignment
+  /// (`v := expr`) is parsed as `SELECT expr`. Dynamic SQL (`EXECUTE 'text'`) cannot be seen and is not reported.
+  ///
+  /// - Throws: `SQLParseError` when the PL/pgSQL parser rejects the function.
+  public static func tableReferences(inPLpgSQLFunction definition: String) throws(SQLParseError) -> Set<
+    TableReference
+  > {
+    let result = pg_query_parse_plpgsql(definition)
+    defer { pg_query_free_plpgsql_parse_result(result) }
+    if let error = result.error {
+      throw SQLParseError(message: String(cString: error.pointee.message), position: Int(error.pointee.cursorpos))
+    }
+    guard let json = result.plpgsql_funcs,
+      let tree = try? JSONSerialization.jsonObject(with: Data(String(cString: json).utf8))
+    else { return [] }
+    var references: Set<TableReference> = []
+    walk(tree) { key, value in
+      guard key == "PLpgSQL_expr", let expr = value as? [String: Any], let query = expr["query"] as? String else {
+        return
+      }
+      for candidate in statementCandidates(forEmbedded: query) {
+        if let found = try? tableReferences(in: candidate) {
+          references.formUnion(found)
+          break
+        }
+      }
+    }
+    return references
+  }
+
+  /// Embedded PL/pgSQL SQL is a whole statement (`SELECT …`, `INSERT …`), an expression, or `target := expr`.
+  private static func statementCandidates(forEmbedded query: String) -> [String] {
+    var candidates = [query, "SELECT " + query]
+    if let assignment = query.range(of: ":=") {
+      candidates.append("SELECT " + query[assignment.upperBound...])
+    }
+    return candidates
+  }
+
+  /// Whether the parser accepts `sql`.
+  public static func isValid(_ sql: String) -> Bool {
+    (try? parseTree(sql)) != nil
+  }
+
+  static func parseTree(_ sql: String) throws(SQLParseError) -> Any {
+    let result = pg_query_parse(sql)
+    defer { pg_query_free_parse_result(result) }
+    if let error = result.error {
+      throw SQLParseError(message: String(cString: error.pointee.message), position: Int(error.pointee.cursorpos))
+    }
+    guard let json = result.parse_tree,
+      let tree = try? JSONSerialization.jsonObject(with: Data(String(cString: json).utf8))
+    else { throw SQLParseError(message: "the parser returned no tree", position: nil) }
+    return tree
+  }
+
+  /// Calls `visit` with every key and value of every object in a JSON tree, depth first.
+  static func walk(_ node: Any, _ visit: (String, Any) -> Void) {
+    if let object = node as? [String: Any] {
+      for (key, value) in object {
+        visit(key, value)
+        walk(value, visit)
+      }
+    } else if let array = node as? [Any] {
+      for element in array { walk(element, visit) }
+    }
+  }
+}

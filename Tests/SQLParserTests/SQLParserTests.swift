@@ -1,0 +1,47 @@
+import SQLParser
+import Testing
+
+@Suite struct SQLParserTests {
+  @Test(arguments: [
+    ("SELECT * FROM film", ["film"]),
+    (
+      "SELECT f.title FROM public.film f JOIN inventory i USING (film_id) WHERE i.store_id = $1",
+      ["inventory", "public.film"]
+    ),
+    (
+      "SELECT * FROM rental WHERE customer_id IN (SELECT customer_id FROM customer WHERE active)",
+      ["customer", "rental"]
+    ),
+    ("WITH recent AS (SELECT * FROM payment) SELECT * FROM recent JOIN staff USING (staff_id)", ["payment", "staff"]),
+    ("INSERT INTO audit.log (msg) SELECT title FROM film", ["audit.log", "film"]),
+    ("UPDATE customer c SET active = 0 FROM rental r WHERE r.customer_id = c.customer_id", ["customer", "rental"]),
+    ("DELETE FROM \"Sales Data\".\"Order Items\" WHERE id = $1", ["Sales Data.Order Items"]),
+    ("SELECT 'FROM fake_table' AS s, 1 -- JOIN other_fake\n", []),
+    ("SELECT 1; SELECT * FROM a; SELECT * FROM b.c", ["a", "b.c"]),
+  ])
+  func findsEveryTableAndNothingElse(sql: String, expected: [String]) throws {
+    let found = try SQLParser.tableReferences(in: sql).map(\.description).sorted()
+    #expect(found == expected.sorted())
+  }
+
+  @Test func rejectsInvalidSQLWithAPosition() {
+    let error = #expect(throws: SQLParseError.self) { try SQLParser.tableReferences(in: "SELEC * FROM film") }
+    #expect(error?.message.contains("syntax error") == true)
+    #expect(error?.position == 1)
+  }
+
+  @Test func readsTheSQLInsidePLpgSQL() throws {
+    let definition = """
+      CREATE FUNCTION public.balance(p_customer int) RETURNS numeric LANGUAGE plpgsql AS $fn$
+      DECLARE v numeric;
+      BEGIN
+        SELECT sum(amount) INTO v FROM payment WHERE customer_id = p_customer;
+        v := v - (SELECT count(*) FROM rental r JOIN inventory i USING (inventory_id));
+        IF EXISTS (SELECT 1 FROM customer WHERE customer_id = p_customer) THEN RETURN v; END IF;
+        RETURN 0;
+      END $fn$
+      """
+    let found = try SQLParser.tableReferences(inPLpgSQLFunction: definition).map(\.description).sorted()
+    #expect(found == ["customer", "inventory", "payment", "rental"])
+  }
+}

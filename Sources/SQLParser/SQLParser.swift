@@ -68,6 +68,27 @@ public enum SQLParser {
     return candidates
   }
 
+  /// The columns a SQL expression over one row reads, in the order written (`first_name || ' ' || last_name` reads two), each as the
+  /// parts written (`["c", "email"]` for `c.email`). The expression is parsed as `SELECT (expression)`.
+  ///
+  /// - Throws: `SQLParseError` when the parser rejects the expression; positions count within `expression`.
+  public static func columnReferences(inExpression expression: String) throws(SQLParseError) -> [[String]] {
+    let prefix = "SELECT ("
+    let tree: Any
+    do { tree = try parseTree(prefix + expression + "\n)") } catch {
+      var shifted = error
+      shifted.position = error.position.map { max(1, $0 - prefix.count) }
+      throw shifted
+    }
+    var columns: [(location: Int, names: [String])] = []
+    walk(tree) { key, value in
+      guard key == "ColumnRef", let ref = value as? [String: Any], let fields = ref["fields"] as? [Any] else { return }
+      let names = fields.compactMap { (($0 as? [String: Any])?["String"] as? [String: Any])?["sval"] as? String }
+      if names.count == fields.count { columns.append(((ref["location"] as? Int) ?? 0, names)) }
+    }
+    return columns.sorted { $0.location < $1.location }.map(\.names)
+  }
+
   /// Whether the parser accepts `sql`.
   public static func isValid(_ sql: String) -> Bool {
     (try? parseTree(sql)) != nil

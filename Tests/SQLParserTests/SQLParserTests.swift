@@ -45,3 +45,18 @@ import Testing
     #expect(found == ["customer", "inventory", "payment", "rental"])
   }
 }
+
+@Suite struct ColumnReferenceTests {
+  @Test func findsTheColumnsOfAnExpression() throws {
+    let columns = try SQLParser.columnReferences(inExpression: "first_name || ' ' || c.last_name || upper(email)")
+    #expect(columns == [["first_name"], ["c", "last_name"], ["email"]])
+    #expect(try SQLParser.columnReferences(inExpression: "deleted_at IS NULL AND 'x' = $1") == [["deleted_at"]])
+  }
+
+  @Test func reportsAPositionInsideTheExpression() {
+    let error = #expect(throws: SQLParseError.self) {
+      try SQLParser.columnReferences(inExpression: "amount >> > 5")
+    }
+    #expect(error?.position == 11)
+  }
+}

@@ -1,0 +1,56 @@
+import CleaveCore
+
+/// A `cleave.yml` as written: the source, the target servers and the services, each with where it was written so
+/// errors can point at it. See `docs/plan-file.md` for every key.
+public struct PlanFile: Sendable {
+  /// The path the plan was read from, as errors print it.
+  public var path: String
+  public var source: Endpoint
+  public var targets: [TargetServer]
+  public var services: [Service]
+
+  /// The target called `name`, if the plan has one.
+  public func target(_ name: String) -> TargetServer? { targets.first { $0.name == name } }
+}
+
+/// A server Cleave connects to: the connection string after `${VAR}` expansion, and where it was written.
+public struct Endpoint: Sendable {
+  /// The libpq URL or conninfo, expanded; it may hold a password, so print `ConnInfo(url).redacted`, never this.
+  public var url: String
+  public var location: SourceLocation
+}
+
+/// A server where service databases get created, named in the plan's `targets:` map.
+public struct TargetServer: Sendable {
+  public var name: String
+  public var endpoint: Endpoint
+}
+
+/// One service of the split: which tables it owns, where they go, and how they change on the way.
+public struct Service: Sendable {
+  public var name: String
+  public var location: SourceLocation
+  /// The target server's name; nil means "the only target there is".
+  public var target: String?
+  public var targetLocation: SourceLocation?
+  /// The database the service's tables go to on the target server.
+  public var database: String
+  /// When set, the service's tables go into this schema of `database`, which other services may share.
+  public var schema: String?
+  /// Table names or globs (`public.film_*`), in the order written.
+  public var tables: [Located<String>]
+  /// Schemas whose every table the service owns.
+  public var schemas: [Located<String>]
+  public var transforms: [TableTransform]
+}
+
+/// A value from the plan and where it was written.
+public struct Located<Value: Sendable>: Sendable {
+  public var value: Value
+  public var location: SourceLocation
+
+  public init(_ value: Value, at location: SourceLocation) {
+    self.value = value
+    self.location = location
+  }
+}

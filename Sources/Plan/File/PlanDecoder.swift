@@ -44,7 +44,8 @@ public enum PlanDecoder {
     } catch let error as YamlError {
       throw syntaxError(error, path: path)
     } catch {
-      throw CleaveError(.planSyntax, "the plan is not valid YAML: \(error)", at: SourceLocation(file: path, line: 1, column: 1))
+      throw CleaveError(
+        .planSyntax, "the plan is not valid YAML: \(error)", at: SourceLocation(file: path, line: 1, column: 1))
     }
     let expander = EnvironmentExpander(environment: environment)
     let top = try YAMLReader(root, file: path, context: "the plan")
@@ -55,7 +56,8 @@ public enum PlanDecoder {
         at: version.location)
     }
 
-    let source = try endpoint(top, key: "source", expander: expander, hint: "source:\n    url: postgres://user@host:5432/db")
+    let source = try endpoint(
+      top, key: "source", expander: expander, hint: "source:\n    url: postgres://user@host:5432/db")
     guard let targetsNode = top.node("targets") else {
       throw CleaveError(
         .planMissingKey, "the plan has no `targets`",
@@ -69,7 +71,8 @@ public enum PlanDecoder {
       targets.append(TargetServer(name: name.value, endpoint: server))
     }
     guard !targets.isEmpty else {
-      throw CleaveError(.planMissingKey, "`targets` is empty", hint: "name at least one target server", at: targetsReader.location)
+      throw CleaveError(
+        .planMissingKey, "`targets` is empty", hint: "name at least one target server", at: targetsReader.location)
     }
 
     guard let servicesNode = top.node("services") else {
@@ -128,7 +131,8 @@ public enum PlanDecoder {
       schemas: try reader.list("schemas"), transforms: transforms)
   }
 
-  private static func transform(table: Located<String>, node: Node, file: String) throws(CleaveError) -> TableTransform {
+  private static func transform(table: Located<String>, node: Node, file: String) throws(CleaveError) -> TableTransform
+  {
     let reader = try YAMLReader(node, file: file, context: "the transform of \(table.value)")
     try reader.rejectUnknownKeys(allowed: transformKeys)
     var columns: [ColumnTransform] = []
@@ -193,7 +197,8 @@ public enum PlanDecoder {
         onMissing = policy
       }
       let rekey = Rekey(
-        via: try rekeyReader.requiredString("via", hint: hint), match: try rekeyReader.requiredString("match", hint: hint),
+        via: try rekeyReader.requiredString("via", hint: hint),
+        match: try rekeyReader.requiredString("match", hint: hint),
         take: try rekeyReader.requiredString("take", hint: hint), renameTo: rename?.value, onMissing: onMissing)
       return ColumnTransform(column: column, action: .rekey(rekey), location: location)
     }
@@ -212,9 +217,11 @@ public enum PlanDecoder {
     case .duplicatedKeysInMapping(let duplicates, let context):
       return CleaveError(
         .planSyntax, "the same key is written twice: \(duplicates.sorted().joined(separator: ", "))",
-        hint: "merge the two entries", at: SourceLocation(file: path, line: context.mark.line, column: context.mark.column))
+        hint: "merge the two entries",
+        at: SourceLocation(file: path, line: context.mark.line, column: context.mark.column))
     default:
-      return CleaveError(.planSyntax, "the plan is not valid YAML: \(error)", at: SourceLocation(file: path, line: 1, column: 1))
+      return CleaveError(
+        .planSyntax, "the plan is not valid YAML: \(error)", at: SourceLocation(file: path, line: 1, column: 1))
     }
   }
 }

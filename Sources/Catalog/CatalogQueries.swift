@@ -30,9 +30,9 @@ enum CatalogQueries {
         THEN (SELECT COALESCE(sum(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t)
         ELSE pg_total_relation_size(c.oid) END::int8 AS size_bytes,
       CASE WHEN c.relkind = 'p'
-        THEN (SELECT COALESCE(sum(GREATEST(pc.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) t
-              JOIN pg_class pc ON pc.oid = t.relid WHERE t.isleaf)
-        ELSE GREATEST(c.reltuples, 0) END::int8 AS row_estimate
+        THEN (SELECT CASE WHEN bool_or(pc.reltuples < 0) THEN NULL ELSE COALESCE(sum(pc.reltuples), 0) END
+              FROM pg_partition_tree(c.oid) t JOIN pg_class pc ON pc.oid = t.relid WHERE t.isleaf)
+        WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples END::int8 AS row_estimate
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'f') AND c.relpersistence <> 't' AND \(userSchemaFilter)
       AND \(notExtensionMember("pg_class", "c.oid"))

@@ -147,7 +147,7 @@ public struct CatalogReader: Sendable {
         partitionOf: partitionOf[oid], partitionBound: row["partition_bound"], partitionKey: row["partition_key"],
         inheritsFrom: inherits[oid] ?? [], columns: columns[oid] ?? [], primaryKey: primaryKeys[oid],
         uniqueKeys: uniqueKeys[oid] ?? [], foreignKeys: foreignKeys[oid] ?? [],
-        sizeBytes: Int64(row.int("size_bytes")), rowEstimate: Int64(row.int("row_estimate")))
+        sizeBytes: Int64(row.int("size_bytes")), rowEstimate: row["row_estimate"].flatMap { Int64($0) })
     }
   }
 

@@ -2,10 +2,8 @@
 public enum ExitStatus: Int32, Sendable, CaseIterable {
   /// The command did what it was asked.
   case success = 0
-  /// The command ran, but what it found needs attention (`cleave plan --strict` with unowned tables).
-  case findings = 1
-  /// The command line itself was wrong.
-  case usage = 2
+  /// The command line itself was wrong (sysexits EX_USAGE, as swift-argument-parser uses).
+  case usage = 64
   /// The plan file could not be read or is invalid.
   case planInvalid = 3
   /// A server could not be reached or refused the credentials.

@@ -1,5 +1,6 @@
 import Catalog
 import CleaveCore
+import SQLParser
 
 extension DatabaseCatalog {
   /// The table a plan entry names, or an error that suggests the closest existing name.
@@ -14,4 +15,15 @@ extension DatabaseCatalog {
       at: entry.location)
   }
 
+  /// The table or view a name in SQL means: qualified as written, else `public`, else the one schema that has it.
+  func relations(named reference: TableReference) -> [QualifiedName] {
+    let relations = tables.map(\.name) + views.map(\.name)
+    if let schema = reference.schema {
+      let name = QualifiedName(schema, reference.name)
+      return relations.contains(name) ? [name] : []
+    }
+    let matches = relations.filter { $0.name == reference.name }
+    if let inPublic = matches.first(where: { $0.schema == "public" }) { return [inPublic] }
+    return matches.count == 1 ? matches : []
+  }
 }

@@ -1,1 +1,53 @@
-@main struct Demo { static func main() async {} }
+import CleaveCLI
+import CleaveTestSupport
+import Foundation
+
+/// `make demo`: a throwaway cluster with pagila in it, an application workload recorded by pg_stat_statements,
+/// and `cleave plan` on `demo/pagila-split.yml`, which splits pagila into three services.
+@main struct Demo {
+  static func main() async {
+    do {
+      try await run()
+    } catch {
+      FileHandle.standardError.write(Data("demo failed: \(error)\n".utf8))
+      exit(1)
+    }
+  }
+
+  static func say(_ text: String) {
+    print("\n==> \(text)")
+    fflush(nil)  // every stream, so output keeps its order when piped
+  }
+
+  static func run() async throws {
+    let plan = FileManager.default.currentDirectoryPath + "/demo/pagila-split.yml"
+    guard FileManager.default.fileExists(atPath: plan) else {
+      throw SandboxError("run the demo from the repository root (make demo): \(plan) is missing")
+    }
+    say("Starting a sandbox PostgreSQL cluster (initdb + pg_ctl on 127.0.0.1)")
+    let sandbox = try await PostgresSandbox.start()
+    do {
+      print("    port \(sandbox.port), directory \(sandbox.directory)")
+      say("Loading pagila from ../shared/datasets/pagila into database `shop`")
+      let shop = try await sandbox.makeDatabase("shop")
+      try await Fixtures.loadPagila(into: shop, sandbox: sandbox)
+      say("Running the application's queries so pg_stat_statements records them (demo/workload.sql)")
+      try await sandbox.runSQLFile(FileManager.default.currentDirectoryPath + "/demo/workload.sql", in: shop)
+      try await sandbox.runSQLFile(FileManager.default.currentDirectoryPath + "/demo/workload.sql", in: shop)
+
+      setenv("DEMO_SOURCE_URL", shop.flattened, 1)
+      setenv("DEMO_TARGET_URL", sandbox.connInfo().rawValue, 1)
+      say("The plan: demo/pagila-split.yml")
+      print(try String(contentsOfFile: plan, encoding: .utf8))
+      say("cleave plan -f demo/pagila-split.yml")
+      try await CleaveCommand.runForDemo(["plan", "-f", plan])
+      say("cleave init (what Cleave would propose on its own, from foreign keys and recorded queries)")
+      try await CleaveCommand.runForDemo(["init", shop.flattened])
+    } catch {
+      try? await sandbox.stop()
+      throw error
+    }
+    say("Stopping the sandbox")
+    try await sandbox.stop()
+  }
+}

@@ -1,1 +1,5 @@
-@main struct Entrypoint { static func main() async {} }
+import CleaveCLI
+
+@main struct Entrypoint {
+  static func main() async { await CleaveCommand.main() }
+}

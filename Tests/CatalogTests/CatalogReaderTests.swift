@@ -116,11 +116,11 @@ import Testing
     let (catalog, check) = try await pagila()
     let film = try #require(catalog.table(QualifiedName("public", "film")))
     let count = try await check.query("SELECT count(*) FROM public.film").scalar
-    #expect("\(film.rowEstimate)" == count)
+    #expect(film.rowEstimate.map { "\($0)" } == count)
     let size = try await check.query("SELECT pg_total_relation_size('public.film')").scalar
     #expect("\(film.sizeBytes)" == size)
     let payments = try await check.query("SELECT count(*) FROM public.payment").scalar
-    #expect("\(try #require(catalog.table(QualifiedName("public", "payment"))).rowEstimate)" == payments)
+    #expect(try #require(catalog.table(QualifiedName("public", "payment"))).rowEstimate.map { "\($0)" } == payments)
   }
 
   @Test func identifiersOfAnyShapeAndEveryTableKind() async throws {
@@ -144,6 +144,8 @@ import Testing
     #expect(items.column("total")?.generatedExpression == "(qty * 2)")
     #expect(items.column("naïve")?.collation == "pg_catalog.\"C\"")
     #expect(catalog.table(QualifiedName("public", "scratch"))?.persistence == .unlogged)
+    // Never analysed: the server does not know, and neither does the catalog.
+    #expect(catalog.table(QualifiedName("public", "scratch"))?.rowEstimate == nil)
     #expect(catalog.table(QualifiedName("public", "child"))?.inheritsFrom == [QualifiedName("public", "parent")])
     #expect(catalog.foreignKeys.first?.referencedTable == items.name)
     let data = try JSONEncoder().encode(catalog)

@@ -27,8 +27,9 @@ public struct Table: Sendable, Codable, Hashable {
   public var foreignKeys: [ForeignKey]
   /// Heap, indexes and TOAST together; for a partitioned table, the sum over its partitions.
   public var sizeBytes: Int64
-  /// The planner's estimate (`pg_class.reltuples`), 0 when never analysed; summed over partitions likewise.
-  public var rowEstimate: Int64
+  /// The planner's estimate (`pg_class.reltuples`), summed over partitions for a partitioned table; nil when the
+  /// table (or one of its partitions) was never vacuumed or analysed, so the server does not know.
+  public var rowEstimate: Int64?
 
   /// The column called `name`, if there is one.
   public func column(_ name: String) -> Column? { columns.first { $0.name == name } }

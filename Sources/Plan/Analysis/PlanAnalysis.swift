@@ -29,7 +29,8 @@ public struct ServiceSummary: Sendable, Codable {
   public var tables: [TableSummary]
   /// Sum over the tables that hold data (partitions, not their partitioned parents).
   public var sizeBytes: Int64
-  public var rowEstimate: Int64
+  /// Nil when some table was never analysed.
+  public var rowEstimate: Int64?
   /// Tables with a transform, and what it does in a few words.
   public var transforms: [String: [String]]
 }
@@ -40,7 +41,8 @@ public struct TableSummary: Sendable, Codable {
   public var kind: String
   public var partitionOf: QualifiedName?
   public var sizeBytes: Int64
-  public var rowEstimate: Int64
+  /// Nil when the table was never analysed.
+  public var rowEstimate: Int64?
 }
 
 /// A foreign key whose two ends land in different services (or whose referenced table no service owns): the copy

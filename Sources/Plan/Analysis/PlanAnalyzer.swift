@@ -60,7 +60,10 @@ public struct PlanAnalyzer: Sendable {
       return ServiceSummary(
         name: service.name, target: service.target, database: service.database, schema: service.schema,
         tables: tables.map(summary), sizeBytes: holding.reduce(0) { $0 + $1.sizeBytes },
-        rowEstimate: holding.reduce(0) { $0 + $1.rowEstimate }, transforms: transforms)
+        rowEstimate: holding.reduce(Int64?(0)) { total, table in
+          total.flatMap { sum in table.rowEstimate.map { sum + $0 } }
+        },
+        transforms: transforms)
     }
   }
 
@@ -112,7 +115,7 @@ public struct PlanAnalyzer: Sendable {
     } else if function.language == "plpgsql", let definition = function.definition {
       parsed = (try? SQLParser.tableReferences(inPLpgSQLFunction: definition)) ?? []
     }
-    let found = Set(parsed.flatMap(resolve))
+    let found = Set(parsed.flatMap(catalog.relations(named:)))
     let evidence =
       found.isEmpty ? "catalog" : function.dependsOn.isEmpty ? "parsed" : "catalog+parsed"
     return (found.union(function.dependsOn), evidence)
@@ -172,7 +175,7 @@ public struct PlanAnalyzer: Sendable {
       }
       var tables: Set<QualifiedName> = []
       for reference in references {
-        for table in resolve(reference) {
+        for table in catalog.relations(named: reference) {
           if catalog.table(table) != nil {
             tables.insert(table)
           } else {
@@ -188,17 +191,5 @@ public struct PlanAnalyzer: Sendable {
     return BrokenQueries(
       available: true, reason: nil, statementsRead: statements.count, unparsed: unparsed,
       queries: broken.sorted { ($1.calls, $0.queryID) < ($0.calls, $1.queryID) })
-  }
-
-  /// The table or view a name in SQL means: qualified as written, else `public`, else the one schema that has it.
-  func resolve(_ reference: TableReference) -> [QualifiedName] {
-    let relations = catalog.tables.map(\.name) + catalog.views.map(\.name)
-    if let schema = reference.schema {
-      let name = QualifiedName(schema, reference.name)
-      return relations.contains(name) ? [name] : []
-    }
-    let matches = relations.filter { $0.name == reference.name }
-    if let inPublic = matches.first(where: { $0.schema == "public" }) { return [inPublic] }
-    return matches.count == 1 ? matches : []
   }
 }

@@ -1,0 +1,150 @@
+import Catalog
+import CleaveCore
+import Foundation
+import SQLParser
+
+/// Writes a starting `cleave.yml` for a source (`cleave init`): one service per schema where the source uses
+/// schemas, otherwise services found in the foreign-key graph and the recorded queries, with a comment on each
+/// choice.
+public struct PlanProposer: Sendable {
+  let catalog: DatabaseCatalog
+  let statements: [RecordedStatement]
+  let sourceURL: String
+
+  /// - Parameters:
+  ///   - catalog: the source catalog.
+  ///   - statements: what `pg_stat_statements` recorded (empty when it is not available).
+  ///   - sourceURL: the connection string given; a password in it is never written to the plan.
+  public init(catalog: DatabaseCatalog, statements: [RecordedStatement], sourceURL: String) {
+    self.catalog = catalog
+    self.statements = statements
+    self.sourceURL = sourceURL
+  }
+
+  /// One proposed service: its name, tables and the reasons they are together.
+  public struct ProposedService: Sendable {
+    public var name: String
+    public var tables: [QualifiedName]
+    public var reasons: [String]
+  }
+
+  /// The proposed services, before they are written as YAML.
+  public func proposeServices() -> (services: [ProposedService], basis: String) {
+    let roots = catalog.tables.filter { $0.partitionOf == nil }.map(\.name)
+    let schemas = Set(roots.map(\.schema))
+    if schemas.count > 1 {
+      let services = schemas.sorted().map { schema in
+        ProposedService(
+          name: Self.serviceName(schema), tables: roots.filter { $0.schema == schema },
+          reasons: ["every table of schema \(schema)"])
+      }
+      return (services, "one service per schema")
+    }
+    var graph = TableGraph(nodes: roots)
+    for key in catalog.foreignKeys {
+      graph.connect(
+        catalog.partitionRoot(of: key.table), catalog.partitionRoot(of: key.referencedTable), weight: 1,
+        because: "foreign key \(key.table.name) -> \(key.referencedTable.name)")
+    }
+    for statement in statements {
+      guard let references = try? SQLParser.tableReferences(in: statement.query) else { continue }
+      let tables = Set(
+        references.flatMap(catalog.relations(named:)).filter { catalog.table($0) != nil }
+          .map(catalog.partitionRoot(of:))
+      ).sorted()
+      for (index, a) in tables.enumerated() {
+        for b in tables[(index + 1)...] {
+          graph.connect(a, b, weight: 1, because: "used together by a recorded query (\(statement.calls) calls)")
+        }
+      }
+    }
+    var services: [ProposedService] = []
+    var loners: [QualifiedName] = []
+    for community in graph.communities() {
+      guard community.count > 1 else {
+        loners += community
+        continue
+      }
+      let center = community.max { (graph.degree($0), $1.name) < (graph.degree($1), $0.name) } ?? community[0]
+      var reasons: [String] = []
+      for (pair, ties) in graph.ties.sorted(by: { ($0.key.first, $0.key.second) < ($1.key.first, $1.key.second) })
+      where community.contains(pair.first) && community.contains(pair.second) {
+        reasons += ties.map(\.reason)
+      }
+      services.append(ProposedService(name: Self.serviceName(center.name), tables: community, reasons: reasons))
+    }
+    if !loners.isEmpty {
+      services.append(
+        ProposedService(
+          name: "standalone", tables: loners,
+          reasons: ["no foreign key or recorded query ties these tables to any other: place them freely"]))
+    }
+    var used: Set<String> = []
+    for index in services.indices {
+      var name = services[index].name
+      var suffix = 2
+      while !used.insert(name).inserted {
+        name = "\(services[index].name)_\(suffix)"
+        suffix += 1
+      }
+      services[index].name = name
+    }
+    return (services, statements.isEmpty ? "foreign keys" : "foreign keys and recorded queries")
+  }
+
+  /// The plan as YAML text with comments.
+  public func yaml() -> String {
+    let (services, basis) = proposeServices()
+    let hasPassword = Redaction.redactConnectionString(sourceURL) != sourceURL
+    let source = hasPassword ? "${CLEAVE_SOURCE_URL}" : sourceURL
+    var lines = [
+      "# cleave.yml proposed by `cleave init` from \(catalog.database): services from \(basis).",
+      "# Review every service, then run `cleave plan -f cleave.yml` to see soft references and broken queries.",
+      "# Every key is described in docs/plan-file.md.",
+      "version: 1",
+      "source:",
+    ]
+    if hasPassword {
+      lines.append("  # the URL given had a password; it is not written here: export CLEAVE_SOURCE_URL")
+    }
+    lines.append("  url: \(Self.scalar(source))")
+    lines += [
+      "targets:",
+      "  main:",
+      "    # where the service databases get created; by default the source's own server",
+      "    url: \(Self.scalar("${CLEAVE_TARGET_URL:-\(source)}"))",
+      "services:",
+    ]
+    for service in services {
+      lines.append("  \(Self.scalar(service.name)):")
+      for reason in service.reasons.prefix(6) { lines.append("    # \(reason)") }
+      if service.reasons.count > 6 { lines.append("    # … and \(service.reasons.count - 6) more ties") }
+      lines.append("    database: \(Self.scalar(service.name + "_db"))")
+      lines.append("    tables:")
+      for table in service.tables { lines.append("      - \(Self.scalar(Self.planName(table)))") }
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// How the plan writes a table: `schema.name`, with a part double-quoted only when it holds a dot or a quote.
+  static func planName(_ name: QualifiedName) -> String {
+    func part(_ text: String) -> String {
+      text.contains(".") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+    return part(name.schema) + "." + part(name.name)
+  }
+
+  /// A YAML scalar, single-quoted unless it is plainly safe.
+  static func scalar(_ text: String) -> String {
+    let safe = text.unicodeScalars.allSatisfy {
+      CharacterSet.alphanumerics.contains($0) || "_-./".unicodeScalars.contains($0)
+    }
+    return safe && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+  }
+
+  /// A service name from a table or schema name: lower case, letters, digits and underscores.
+  static func serviceName(_ text: String) -> String {
+    let cleaned = String(text.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    return cleaned.isEmpty ? "service" : cleaned
+  }
+}

@@ -18,6 +18,7 @@ public struct PlanResolver {
   /// Resolves the plan.
   ///
   /// - Parameter strict: fail when some table of the source is owned by no service.
+  /// - Returns: the services with their targets and tables, and the tables no service owns.
   /// - Throws: `CleaveError` for the first problem found, with its location in the plan.
   public func resolve(strict: Bool = false) throws(CleaveError) -> SplitPlan {
     var claims: [QualifiedName: (service: String, location: SourceLocation)] = [:]

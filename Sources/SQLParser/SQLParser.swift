@@ -68,8 +68,9 @@ public enum SQLParser {
     return candidates
   }
 
-  /// The columns a SQL expression over one row reads, in the order written (`first_name || ' ' || last_name` reads two), each as the
-  /// parts written (`["c", "email"]` for `c.email`). The expression is parsed as `SELECT (expression)`.
+  /// The columns a SQL expression over one row reads, in the order written.
+  ///
+  /// `first_name || ' ' || last_name` reads two. Each is given as the parts written (`["c", "email"]` for `c.email`). The expression is parsed as `SELECT (expression)`.
   ///
   /// - Throws: `SQLParseError` when the parser rejects the expression; positions count within `expression`.
   public static func columnReferences(inExpression expression: String) throws(SQLParseError) -> [[String]] {

@@ -2,8 +2,9 @@ import CleaveCore
 import Foundation
 import Yams
 
-/// Reads a `cleave.yml` into a `PlanFile`, checking its shape: known keys only, the right types, required keys
-/// present, environment variables set. Names of tables and columns are checked later, against the source
+/// Reads a `cleave.yml` into a `PlanFile` and checks its shape.
+///
+/// It checks known keys only, the right types, required keys present, environment variables set. Names of tables and columns are checked later, against the source
 /// (`PlanResolver`).
 public enum PlanDecoder {
   static let topLevelKeys = ["version", "source", "targets", "services"]

@@ -1,7 +1,8 @@
 import CleaveCore
 
-/// A `cleave.yml` as written: the source, the target servers and the services, each with where it was written so
-/// errors can point at it. See `docs/plan-file.md` for every key.
+/// A `cleave.yml` as written: the source, the target servers and the services.
+///
+/// Each value keeps where it was written, so errors can point at it. See `docs/plan-file.md` for every key.
 public struct PlanFile: Sendable {
   /// The path the plan was read from, as errors print it.
   public var path: String

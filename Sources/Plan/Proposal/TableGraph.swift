@@ -1,7 +1,8 @@
 import Catalog
 
-/// Tables as nodes and how strongly they belong together as weighted edges: one per foreign key, plus one per
-/// recorded statement that uses both tables. Partitions are folded into their partitioned table.
+/// Tables as nodes, and how strongly they belong together as weighted edges.
+///
+/// An edge gets one per foreign key, plus one per recorded statement that uses both tables. Partitions are folded into their partitioned table.
 struct TableGraph {
   /// Why two tables are tied, for the comments `cleave init` writes.
   struct Tie: Hashable {

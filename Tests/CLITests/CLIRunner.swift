@@ -1,0 +1,41 @@
+import CleaveTestSupport
+import Foundation
+
+/// Runs the built `cleave` binary and collects what it printed and how it exited.
+enum CLIRunner {
+  struct Output {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// The `cleave` binary next to this test bundle (`swift build` puts them in the same folder).
+  static var binary: String {
+    var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+      let candidate = folder.appendingPathComponent("cleave").path
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+      folder.deleteLastPathComponent()
+    }
+    return ".build/debug/cleave"
+  }
+
+  static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
+    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+    let (outData, errData) = await (stdout, stderr)
+    process.waitUntilExit()
+    return Output(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+}

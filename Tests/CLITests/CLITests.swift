@@ -1,0 +1,113 @@
+import CleaveCore
+import CleaveTestSupport
+import Foundation
+import PostgresDriver
+import Testing
+
+/// The `cleave` binary end to end: what it prints on stdout and stderr, and its exit status.
+@Suite(.postgres, .tags(.integration)) struct CLITests {
+  func temporaryFolder() throws -> String {
+    let folder = NSTemporaryDirectory() + "cleave-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    return folder
+  }
+
+  @Test func inspectPrintsTextAndStableJSON() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let info = try await Fixtures.pagila(in: sandbox, prefix: "cli")
+    let text = try await CLIRunner.run(["inspect", info.flattened])
+    #expect(text.status == 0, "\(text.stderr)")
+    #expect(text.stdout.contains("public.payment"))
+    #expect(text.stdout.contains("partition of public.payment"))
+    let json = try await CLIRunner.run(["inspect", info.flattened, "--format", "json"])
+    #expect(json.status == 0)
+    let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+    let tables = try #require(object?["tables"] as? [[String: Any]])
+    let count = try await SerialConnection.connect(info).query(
+      "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        + "WHERE c.relkind IN ('r', 'p', 'f') AND n.nspname = 'public'"
+    ).scalar
+    #expect("\(tables.count)" == count)
+    let again = try await CLIRunner.run(["inspect", info.flattened, "--format", "json"])
+    #expect(again.stdout == json.stdout)
+  }
+
+  @Test func aWrongPasswordExitsFourAndNeverPrintsIt() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let database = try await sandbox.makeDatabase("cli_auth")
+    try await SerialConnection.connect(database).execute(
+      "CREATE ROLE cli_user LOGIN PASSWORD 'right' IN ROLE \(PostgresSandbox.passwordGroup)")
+    let url = sandbox.url(database: "postgres", user: "cli_user", password: "Sup3rSecret!")
+    let result = try await CLIRunner.run(["inspect", url, "--verbose"])
+    #expect(result.status == ExitStatus.connectionFailed.rawValue)
+    #expect(result.stderr.contains("error[CLV2002]"))
+    #expect(result.stderr.contains("hint:"))
+    #expect(result.stderr.contains("********"))
+    #expect(!result.stderr.contains("Sup3rSecret!"))
+    #expect(!result.stdout.contains("Sup3rSecret!"))
+  }
+
+  @Test func aBadPlanGetsFileLineColumnAndExitThree() async throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let path = folder + "/cleave.yml"
+    try "source: 'host=x'\ntargets:\n  main: 'host=x'\nservices:\n  a:\n    databse: a\n".write(
+      toFile: path, atomically: true, encoding: .utf8)
+    let result = try await CLIRunner.run(["plan", "-f", path])
+    #expect(result.status == ExitStatus.planInvalid.rawValue)
+    #expect(result.stderr.hasPrefix("\(path):6:5: error[CLV1004]: unknown key `databse`"))
+    #expect(result.stderr.contains("did you mean `database`?"))
+    #expect(!result.stderr.contains("Stack"))
+    let missing = try await CLIRunner.run(["plan", "-f", folder + "/nope.yml"])
+    #expect(missing.status == ExitStatus.planInvalid.rawValue)
+    #expect(missing.stderr.contains("error[CLV1001]"))
+  }
+
+  @Test func initProposesAPlanThatPlanAcceptsStrictly() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let info = try await Fixtures.pagila(in: sandbox, prefix: "cli_init")
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let path = folder + "/cleave.yml"
+    let proposed = try await CLIRunner.run(["init", info.flattened, "-o", path])
+    #expect(proposed.status == 0, "\(proposed.stderr)")
+    let yaml = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(yaml.contains("# foreign key"))
+    let refused = try await CLIRunner.run(["init", info.flattened, "-o", path])
+    #expect(refused.status != 0)
+    let planned = try await CLIRunner.run(["plan", "-f", path, "--strict", "--format", "json"])
+    #expect(planned.status == 0, "\(planned.stderr)")
+    let object = try JSONSerialization.jsonObject(with: Data(planned.stdout.utf8)) as? [String: Any]
+    #expect((object?["unowned"] as? [Any])?.isEmpty == true)
+    let services = try #require(object?["services"] as? [[String: Any]])
+    #expect(services.count >= 2)
+  }
+
+  @Test func initGivesEachSchemaItsOwnServiceAndKeepsPasswordsOut() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let info = try await sandbox.makeDatabase("cli_schemas")
+    let setup = try await SerialConnection.connect(info)
+    try await setup.execute(
+      """
+      CREATE SCHEMA auth_schema; CREATE SCHEMA post_schema;
+      CREATE TABLE auth_schema.users (id int PRIMARY KEY);
+      CREATE TABLE auth_schema.refresh_tokens (id int PRIMARY KEY, user_id int REFERENCES auth_schema.users);
+      CREATE TABLE post_schema.posts (id int PRIMARY KEY, author_id int REFERENCES auth_schema.users);
+      CREATE ROLE init_user LOGIN PASSWORD 'pw-in-url' IN ROLE \(PostgresSandbox.passwordGroup);
+      GRANT USAGE ON SCHEMA auth_schema, post_schema TO init_user;
+      """)
+    let name = try #require(try await setup.query("SELECT current_database()").scalar)
+    let url = sandbox.url(database: name, user: "init_user", password: "pw-in-url")
+    let result = try await CLIRunner.run(["init", url])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("  auth_schema:\n"))
+    #expect(result.stdout.contains("  post_schema:\n"))
+    #expect(result.stdout.contains("${CLEAVE_SOURCE_URL}"))
+    #expect(!result.stdout.contains("pw-in-url"))
+  }
+
+  @Test func unknownSubcommandIsAUsageError() async throws {
+    let result = try await CLIRunner.run(["splitz"])
+    #expect(result.status == ExitStatus.usage.rawValue)
+  }
+}

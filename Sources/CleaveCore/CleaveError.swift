@@ -29,8 +29,8 @@ public struct CleaveError: Error, Sendable, CustomStringConvertible {
 }
 
 extension CleaveError {
-  /// A code whose meaning never changes once released: `CLV1xxx` plan, `2xxx` connection, `3xxx` catalog,
-  /// `4xxx` query parsing, `9xxx` usage and internal.
+  /// A code whose meaning never changes once released: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the
+  /// source, `9xxx` files and internal failures. Command-line mistakes are swift-argument-parser's (exit 64).
   public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
@@ -42,8 +42,7 @@ extension CleaveError {
       case "1": return .planInvalid
       case "2": return .connectionFailed
       case "3": return .sourceFailed
-      case "4": return .planInvalid
-      default: return rawValue == Self.usage.rawValue ? .usage : .internalError
+      default: return .internalError
       }
     }
 
@@ -73,11 +72,7 @@ extension CleaveError {
     // Reading the source (exit 5).
     public static let sourceQueryFailed = Self(rawValue: "CLV3001")
 
-    // SQL parsing (exit 3, part of the plan).
-    public static let sqlSyntax = Self(rawValue: "CLV4001")
-
-    // Usage and internal.
-    public static let usage = Self(rawValue: "CLV9001")
+    // Files and internal failures (exit 70).
     public static let fileWriteFailed = Self(rawValue: "CLV9002")
     public static let internalFailure = Self(rawValue: "CLV9999")
   }

@@ -29,8 +29,10 @@ public struct CleaveError: Error, Sendable, CustomStringConvertible {
 }
 
 extension CleaveError {
-  /// A code whose meaning never changes once released: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the
-  /// source, `9xxx` files and internal failures. Command-line mistakes are swift-argument-parser's (exit 64).
+  /// A code whose meaning never changes once released.
+  ///
+  /// Families: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the source, `9xxx` files and internal failures.
+  /// Command-line mistakes are swift-argument-parser's (exit 64).
   public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }

@@ -24,7 +24,7 @@ build: deps
 
 test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
-	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
 
 demo: deps
 	$(SWIFT) build $(BUILD_FLAGS) --product cleave-demo

@@ -152,4 +152,33 @@ import Testing
     let decoded = try JSONDecoder().decode(DatabaseCatalog.self, from: data)
     #expect(decoded.tables == catalog.tables)
   }
+
+  /// Hard case 1: identity sequences must be found and tied to their column (pgcopydb #280, #310, #777), and
+  /// sequences shared between tables must show every user.
+  @Test func identityAndSharedSequencesAreTiedToTheirColumns() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let info = try await sandbox.makeDatabase("sequences")
+    let setup = try await SerialConnection.connect(info)
+    try await setup.execute(
+      """
+      CREATE TABLE a (id int GENERATED ALWAYS AS IDENTITY, v text);
+      INSERT INTO a (v) SELECT 'x' FROM generate_series(1, 3);
+      CREATE SEQUENCE s_unused;
+      CREATE SEQUENCE shared_ids;
+      CREATE TABLE orders (id bigint DEFAULT nextval('shared_ids') PRIMARY KEY);
+      CREATE TABLE invoices (id bigint DEFAULT nextval('shared_ids') PRIMARY KEY);
+      SELECT nextval('shared_ids');
+      """)
+    let catalog = try await CatalogReader.read(info)
+    let identity = try #require(catalog.sequences.first { $0.ownedBy?.table == QualifiedName("public", "a") })
+    let expectedName = try await setup.query("SELECT pg_get_serial_sequence('public.a', 'id')").scalar
+    #expect(identity.name.quoted.replacingOccurrences(of: "\"", with: "") == expectedName)
+    #expect(identity.ownedBy?.column == "id")
+    #expect(identity.lastValue == 3)
+    let unused = try #require(catalog.sequences.first { $0.name.name == "s_unused" })
+    #expect(unused.lastValue == nil)
+    #expect(unused.ownedBy == nil)
+    let shared = try #require(catalog.sequences.first { $0.name.name == "shared_ids" })
+    #expect(shared.usedBy.map(\.table.name) == ["invoices", "orders"])
+  }
 }

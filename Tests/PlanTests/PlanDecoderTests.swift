@@ -45,6 +45,9 @@ import Testing
       yaml: header + "services:\n  a:\n    database: a\n    tables: {film: yes}\n", code: .planWrongType, line: 8,
       column: 13),
     Case(
+      yaml: header + "services:\n  a: {database: a}\n  a: {database: b}\n", code: .planSyntax, line: 6, column: 3,
+      hint: "merge"),
+    Case(
       yaml: "source: postgres://app@127.0.0.1/shop\nservices:\n  a: {database: a}\n", code: .planMissingKey, line: 1,
       column: 1, hint: "targets"),
   ]

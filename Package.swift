@@ -31,7 +31,12 @@ let package = Package(
       name: "Plan",
       dependencies: ["Catalog", "SQLParser", .product(name: "Yams", package: "Yams")],
       swiftSettings: settings),
-    .target(name: "Report", dependencies: ["Plan"], swiftSettings: settings),
+    .target(name: "Provision", dependencies: ["Plan"], swiftSettings: settings),
+    .target(
+      name: "Copy",
+      dependencies: ["Provision", .product(name: "Subprocess", package: "swift-subprocess")],
+      swiftSettings: settings),
+    .target(name: "Report", dependencies: ["Plan", "Provision", "Copy"], swiftSettings: settings),
     .target(
       name: "CleaveCLI",
       dependencies: ["Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -49,6 +54,7 @@ let package = Package(
     .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "SQLParserTests", dependencies: ["SQLParser"], swiftSettings: settings),
     .testTarget(name: "PlanTests", dependencies: ["Plan", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(name: "CopyTests", dependencies: ["Copy", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CLITests", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
   ]
 )

@@ -24,14 +24,18 @@ public struct CatalogReader: Sendable {
   /// Reads the whole catalog.
   ///
   /// - Throws: `CleaveError` with code `sourceQueryFailed` when a catalog query fails.
-  public func read() async throws -> DatabaseCatalog {
+  /// - Parameter inOpenTransaction: the connection is already in a transaction (a copy's snapshot); read in it
+  ///   and leave it open.
+  /// - Returns: the catalog.
+  public func read(inOpenTransaction: Bool = false) async throws -> DatabaseCatalog {
     do {
+      if inOpenTransaction { return try await readInTransaction() }
       try await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
       let catalog = try await readInTransaction()
       try await connection.execute("COMMIT")
       return catalog
     } catch {
-      try? await connection.execute("ROLLBACK")
+      if !inOpenTransaction { try? await connection.execute("ROLLBACK") }
       throw CleaveError(
         .sourceQueryFailed, "reading the catalog of \(connection.info) failed: \(error)",
         hint: "Cleave needs to read pg_catalog; connect as the database owner or a role with pg_read_all_stats")
@@ -65,9 +69,15 @@ public struct CatalogReader: Sendable {
     }
     var hasStatStatements = header.first?.bool("has_pss") ?? false
     if hasStatStatements {
-      // Installed is not enough: the library must be preloaded, or every read fails.
-      do { try await connection.query("SELECT 1 FROM pg_stat_statements LIMIT 1") } catch {
+      // Installed is not enough: the library must be preloaded, or every read fails. The probe runs in a
+      // savepoint so a failure does not abort the surrounding transaction.
+      try await connection.execute("SAVEPOINT cleave_probe")
+      do {
+        try await connection.query("SELECT 1 FROM pg_stat_statements LIMIT 1")
+        try await connection.execute("RELEASE SAVEPOINT cleave_probe")
+      } catch {
         hasStatStatements = false
+        try await connection.execute("ROLLBACK TO SAVEPOINT cleave_probe")
       }
     }
     return DatabaseCatalog(

@@ -7,7 +7,9 @@ public struct CleaveCommand: AsyncParsableCommand {
     abstract: "Split one shared PostgreSQL database into one database per service.",
     discussion: "Exit statuses and error codes: docs/exit-codes.md and docs/errors.md.",
     version: "0.1.0",
-    subcommands: [InspectCommand.self, PlanCommand.self, InitCommand.self])
+    subcommands: [
+      InspectCommand.self, PlanCommand.self, InitCommand.self, ProvisionCommand.self, CopyCommand.self,
+    ])
 
   public init() {}
 }

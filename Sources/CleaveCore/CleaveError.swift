@@ -31,7 +31,8 @@ public struct CleaveError: Error, Sendable, CustomStringConvertible {
 extension CleaveError {
   /// A code whose meaning never changes once released.
   ///
-  /// Families: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the source, `9xxx` files and internal failures.
+  /// Families: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the source, `5xxx` provisioning, `6xxx` copying,
+  /// `9xxx` files and internal failures.
   /// Command-line mistakes are swift-argument-parser's (exit 64).
   public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -44,6 +45,8 @@ extension CleaveError {
       case "1": return .planInvalid
       case "2": return .connectionFailed
       case "3": return .sourceFailed
+      case "5": return .targetFailed
+      case "6": return .copyFailed
       default: return .internalError
       }
     }
@@ -70,6 +73,18 @@ extension CleaveError {
     public static let connectionFailed = Self(rawValue: "CLV2001")
     public static let authenticationFailed = Self(rawValue: "CLV2002")
     public static let invalidConnectionString = Self(rawValue: "CLV2003")
+
+    // Provisioning targets (exit 6).
+    public static let notCreatedByCleave = Self(rawValue: "CLV5001")
+    public static let provisionFailed = Self(rawValue: "CLV5002")
+    public static let secretsUnreadable = Self(rawValue: "CLV5003")
+    public static let secretMissing = Self(rawValue: "CLV5004")
+
+    // Copying (exit 7).
+    public static let copyFailed = Self(rawValue: "CLV6001")
+    public static let schemaCopyFailed = Self(rawValue: "CLV6002")
+    public static let rekeyUnmatched = Self(rawValue: "CLV6003")
+    public static let toolFailed = Self(rawValue: "CLV6004")
 
     // Reading the source (exit 5).
     public static let sourceQueryFailed = Self(rawValue: "CLV3001")

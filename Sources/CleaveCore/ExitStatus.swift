@@ -10,6 +10,10 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case connectionFailed = 4
   /// The source answered a query with an error.
   case sourceFailed = 5
+  /// A target could not be provisioned: an object in the way that Cleave did not create, a missing secret.
+  case targetFailed = 6
+  /// The copy stopped: a table, index or sequence could not be copied. Running the same command again resumes.
+  case copyFailed = 7
   /// A bug or an unexpected state in Cleave itself.
   case internalError = 70
 }

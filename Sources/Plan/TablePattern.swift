@@ -81,3 +81,11 @@ struct TablePattern {
     return pi == p.count
   }
 }
+
+extension QualifiedName {
+  /// A table name as the plan writes it (`public.film`, `film`, `"odd.schema".t`); see `docs/plan-file.md`.
+  public init(planName: String) {
+    let pattern = TablePattern(planName)
+    self.init(pattern.schema, pattern.name)
+  }
+}

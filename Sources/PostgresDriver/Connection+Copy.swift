@@ -35,7 +35,9 @@ extension Connection {
   /// Runs `COPY … FROM STDIN` and lets `produce` write the data through a `CopyInWriter`.
   ///
   /// The COPY ends when `produce` returns; if it throws, the COPY is aborted and the server rolls it back.
-  public func copyIn(_ sql: String, _ produce: (CopyInWriter) throws -> Void) throws {
+  /// Returns the number of rows the server loaded.
+  @discardableResult
+  public func copyIn(_ sql: String, _ produce: (CopyInWriter) throws -> Void) throws -> Int {
     let start = PQexec(handle, sql)
     defer { PQclear(start) }
     try check(start, expecting: [PGRES_COPY_IN], kind: .copy)
@@ -49,20 +51,26 @@ extension Connection {
     guard PQputCopyEnd(handle, nil) == 1 else {
       throw PostgresError(kind: .copy, message: Self.trimmed(PQerrorMessage(handle)), server: info.redacted)
     }
-    try finishCommand(kind: .copy)
+    return try finishCommand(kind: .copy)
   }
 
-  /// Reads the results that follow a COPY and throws the first error among them.
-  func finishCommand(kind: PostgresError.Kind) throws(PostgresError) {
+  /// Reads the results that follow a COPY, throws the first error among them, and returns the command's row
+  /// count.
+  @discardableResult
+  func finishCommand(kind: PostgresError.Kind) throws(PostgresError) -> Int {
     var firstError: PostgresError?
+    var rows = 0
     while let result = PQgetResult(handle) {
       defer { PQclear(result) }
       let status = PQresultStatus(result)
       if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && firstError == nil {
         firstError = error(from: result, kind: kind)
+      } else {
+        rows = Int(String(cString: PQcmdTuples(result))) ?? rows
       }
     }
     if let firstError { throw firstError }
+    return rows
   }
 
   func putCopyData(_ bytes: UnsafeRawBufferPointer) throws(PostgresError) {

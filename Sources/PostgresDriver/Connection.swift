@@ -39,6 +39,8 @@ public final class Connection {
     }
     self.conn = opened
     self.info = info
+    // Notices (`NOTICE: … already exists, skipping`) are for people at psql; libpq would print them on stderr.
+    PQsetNoticeProcessor(opened, { _, _ in }, nil)
     if readOnly {
       try execute("SET default_transaction_read_only = on")
     }

@@ -4,16 +4,16 @@ import Dispatch
 ///
 /// libpq blocks in `poll()`; running it on Swift's cooperative pool (one thread per core, two here) would stall
 /// every other task. Dispatch queues get their threads from an overcommitting pool instead.
-final class QueueExecutor: SerialExecutor, @unchecked Sendable {
+public final class QueueExecutor: SerialExecutor, @unchecked Sendable {
   // @unchecked: the only stored property is a DispatchQueue, which is thread-safe.
   private let queue: DispatchQueue
 
-  init(label: String) { queue = DispatchQueue(label: label) }
+  public init(label: String) { queue = DispatchQueue(label: label) }
 
-  func enqueue(_ job: consuming ExecutorJob) {
+  public func enqueue(_ job: consuming ExecutorJob) {
     let job = UnownedJob(job)
     queue.async { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
   }
 
-  func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
+  public func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
 }

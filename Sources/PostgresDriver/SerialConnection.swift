@@ -55,6 +55,16 @@ public actor SerialConnection {
     try body(live())
   }
 
+  /// See `Connection.quoteLiteral(_:)`.
+  public func quoteLiteral(_ text: String) throws(PostgresError) -> String {
+    try live().quoteLiteral(text)
+  }
+
+  /// See `Connection.encryptPassword(_:user:)`.
+  public func encryptPassword(_ password: String, user: String) throws(PostgresError) -> String {
+    try live().encryptPassword(password, user: user)
+  }
+
   /// The server's version number, such as 150018.
   public func serverVersion() throws(PostgresError) -> Int { try live().serverVersion }
 

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Copy
+import Foundation
+import Report
+
+/// `cleave copy -f cleave.yml`: provision, then copy every service's schema and data from one snapshot.
+struct CopyCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "copy",
+    abstract: "Provision the targets and copy each service's tables from one snapshot of the source.",
+    discussion: """
+      Resumable: after a crash or a kill, run the same command again and it continues where it stopped.
+      The source is only read, in read-only transactions.
+      """)
+
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @Option(help: "Where generated passwords are written (mode 0600), and read back on later runs.")
+  var secrets: String = "cleave-secrets.env"
+
+  @Option(help: "Tables or key ranges copied at once (default: the number of cores).")
+  var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  @Option(help: "Tables larger than this many MiB are copied in ranges of their primary key.")
+  var splitMB: Int = 256
+
+  @Option(help: "Where the schema dump is kept between runs (default: .cleave/ next to the plan).")
+  var workDir: String?
+
+  @OptionGroup var global: GlobalOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secrets)
+      let directory = workDir ?? (URL(fileURLWithPath: file).deletingLastPathComponent().path + "/.cleave")
+      let summary = try await split.copy(
+        jobs: jobs, workDirectory: directory, splitBytes: Int64(splitMB) << 20,
+        reporter: ProgressReporter(quiet: global.format == .json))
+      print(CopyReport(summary).rendered(as: global.format))
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import Catalog
+
+/// What a copy did, per service and table: rows and bytes moved by this run, and what an earlier run had done.
+public struct CopySummary: Sendable, Codable {
+  public var services: [ServiceResult]
+
+  /// One service's result.
+  public struct ServiceResult: Sendable, Codable {
+    public var name: String
+    public var database: String
+    public var tables: [TableResult]
+    /// Indexes, constraints and triggers created after the data.
+    public var schemaSteps: Int
+    public var sequences: Int
+    /// Soft references: foreign keys to other services' tables, not created.
+    public var skippedForeignKeys: Int
+  }
+
+  /// One table's result.
+  public struct TableResult: Sendable, Codable {
+    public var table: QualifiedName
+    public var rows: Int
+    public var bytes: Int
+    /// True when an earlier, interrupted run had already copied it (in part or whole).
+    public var resumed: Bool
+  }
+}

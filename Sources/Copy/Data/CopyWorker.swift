@@ -1,0 +1,90 @@
+import CleaveCore
+import PostgresDriver
+
+/// One copy worker: a source session inside the copy's snapshot and a session per service database, all on one
+/// thread of its own, streaming COPY bytes from one to the other without parsing a row.
+///
+/// Memory stays flat: one chunk is in flight at a time, whatever the table's size.
+actor CopyWorker {
+  private let executor = QueueExecutor(label: "cleave.copy-worker")
+  nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+  private var source: Connection?
+  private var targets: [String: Connection] = [:]
+
+  /// Opens the source session and joins the snapshot.
+  func open(source info: ConnInfo, snapshot: String) throws {
+    let connection: Connection
+    do { connection = try Connection(info, readOnly: true) } catch {
+      throw CleaveError(connecting: error, role: "source")
+    }
+    try connection.execute(SessionSettings.sql)
+    try connection.execute(
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT \(try connection.quoteLiteral(snapshot))"
+    )
+    source = connection
+  }
+
+  /// Ends the source session, releasing the snapshot's hold on the source.
+  func closeSource() {
+    try? source?.execute("COMMIT")
+    source = nil
+  }
+
+  func closeAll() {
+    closeSource()
+    targets = [:]
+  }
+
+  private func target(_ service: String, _ info: ConnInfo) throws -> Connection {
+    if let open = targets[service] { return open }
+    let connection: Connection
+    do { connection = try Connection(info) } catch {
+      throw CleaveError(connecting: error, role: "database of service \"\(service)\"")
+    }
+    try connection.execute(SessionSettings.sql)
+    targets[service] = connection
+    return connection
+  }
+
+  /// Copies one job in one target transaction that also records its progress step.
+  func copy(_ job: TableJob, into info: ConnInfo) throws -> (rows: Int, bytes: Int) {
+    guard let source else { throw CleaveError(.copyFailed, "the copy worker has no source session") }
+    let target = try target(job.service, info)
+    do {
+      try target.execute("BEGIN")
+      var bytes = 0
+      let rows = try target.copyIn(job.copyIn) { writer in
+        bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT") { chunk in try writer.write(chunk) }
+      }
+      try target.execute(try ProgressStore.record(job.step, rows: rows, bytes: bytes, on: target) + "; COMMIT")
+      return (rows, bytes)
+    } catch {
+      try? target.execute("ROLLBACK")
+      throw CleaveError(
+        .copyFailed, "copying \(job.table) of service \"\(job.service)\" failed: \(error)",
+        hint: "fix the cause, then run the same command again: it resumes where it stopped")
+    }
+  }
+
+  /// Runs one schema step (an index, a constraint, a trigger…) in a transaction that records it.
+  func run(_ sql: String, step: String, service: String, into info: ConnInfo) throws {
+    let target = try target(service, info)
+    do {
+      try target.execute("BEGIN")
+      try target.execute(sql)
+      try target.execute("SET search_path = pg_catalog, public")
+      try target.execute(try ProgressStore.record(step, on: target) + "; COMMIT")
+    } catch {
+      try? target.execute("ROLLBACK")
+      throw CleaveError(
+        .schemaCopyFailed, "\(step) of service \"\(service)\" failed: \(error)",
+        hint: "fix the cause (a constraint the data breaks, a full disk), then run the same command again")
+    }
+  }
+
+  /// Runs a query on the source, inside the snapshot.
+  func querySource(_ sql: String) throws -> QueryResult {
+    guard let source else { throw CleaveError(.copyFailed, "the copy worker has no source session") }
+    return try source.query(sql)
+  }
+}

@@ -1,0 +1,79 @@
+import CleaveCore
+import Foundation
+import PostgresDriver
+import Subprocess
+
+#if canImport(System)
+  import System
+#else
+  import SystemPackage
+#endif
+
+/// Runs `pg_dump` and `pg_restore` against a server without ever putting a password on their command line.
+///
+/// The connection string is handed over without its password (`ConnInfo.forTools()`), and the password goes in
+/// `PGPASSWORD`, which only the same OS user (and root) can read; `ps` shows no secret.
+public struct PostgresTool: Sendable {
+  /// The program's name, such as `pg_dump`.
+  public var program: String
+  public var arguments: [String]
+  public var environment: [String: String]
+
+  /// Where the PostgreSQL client programs are: `$CLEAVE_PG_BINDIR`, the newest `/usr/lib/postgresql/N/bin`,
+  /// else the `PATH`.
+  static func path(of program: String) -> String {
+    let fileManager = FileManager.default
+    if let dir = ProcessInfo.processInfo.environment["CLEAVE_PG_BINDIR"],
+      fileManager.isExecutableFile(atPath: dir + "/" + program)
+    {
+      return dir + "/" + program
+    }
+    let versions = (try? fileManager.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+    for version in versions.compactMap(Int.init).sorted(by: >) {
+      let candidate = "/usr/lib/postgresql/\(version)/bin/\(program)"
+      if fileManager.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return program
+  }
+
+  /// A tool invocation that connects to `info`: `-d` gets the password-free string, `PGPASSWORD` the password.
+  ///
+  /// - Throws: `PostgresError` when libpq cannot read the connection string.
+  public init(_ program: String, connectingTo info: ConnInfo, arguments: [String]) throws(PostgresError) {
+    let (conninfo, password) = try info.forTools()
+    self.program = program
+    self.arguments = ["-d", conninfo] + arguments
+    self.environment = password.map { ["PGPASSWORD": $0] } ?? [:]
+  }
+
+  /// A tool invocation that connects to nothing (`pg_restore -l FILE`).
+  public init(_ program: String, arguments: [String]) {
+    self.program = program
+    self.arguments = arguments
+    self.environment = [:]
+  }
+
+  /// Runs the program and returns its standard output.
+  ///
+  /// - Throws: `CleaveError` (`toolFailed`) with what the program printed on standard error.
+  @discardableResult
+  public func run(what: String) async throws -> String {
+    var updates: [Environment.Key: String?] = [:]
+    for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
+    let result: ExecutionResult<Void, StringOutput<Unicode.UTF8>, StringOutput<Unicode.UTF8>>
+    do {
+      result = try await Subprocess.run(
+        .path(FilePath(Self.path(of: program))), arguments: Arguments(arguments),
+        environment: .inherit.updating(updates), output: .string(limit: 1 << 28), error: .string(limit: 1 << 22))
+    } catch {
+      throw CleaveError(
+        .toolFailed, "\(what): cannot run \(program): \(error)",
+        hint: "install the PostgreSQL client programs (make deps, or apt-get install postgresql-client-15)")
+    }
+    guard result.terminationStatus.isSuccess else {
+      let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+      throw CleaveError(.toolFailed, "\(what): \(program) failed: \(message)")
+    }
+    return result.standardOutput
+  }
+}

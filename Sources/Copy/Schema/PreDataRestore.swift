@@ -1,0 +1,101 @@
+import Catalog
+import CleaveCore
+import Plan
+import PostgresDriver
+import Provision
+
+/// Creates a service's types, functions, tables and sequences from the schema dump (`pg_restore`, pre-data
+/// section), then makes the transform's column changes that must exist before the data arrives.
+///
+/// It starts from an empty database every time it runs: whatever an interrupted earlier attempt left is dropped
+/// first (the database is Cleave's own), so the step either finished and is recorded, or is redone whole.
+struct PreDataRestore {
+  let archive: SchemaArchive
+  let selection: SchemaSelection
+  let service: ServicePlan
+  let target: ProvisionedService
+  let catalog: DatabaseCatalog
+  let workDirectory: String
+
+  func run(admin: SerialConnection) async throws {
+    do {
+      try await reset(admin: admin)
+    } catch {
+      throw CleaveError(
+        .schemaCopyFailed, "cannot clear database \(target.databaseName) of service \"\(service.name)\": \(error)")
+    }
+    let entries = archive.preData.filter(selection.includes)
+    // Extensions (and comments on them) need the target's admin; everything else is created as the owner role.
+    let asAdmin = entries.filter { $0.kind == "EXTENSION" || $0.line.contains(" EXTENSION ") }
+    let asOwner = entries.filter { !asAdmin.contains($0) }
+    let prefix = workDirectory + "/\(service.name)"
+    if !asAdmin.isEmpty {
+      try archive.writeList(asAdmin, to: prefix + "-extensions.list")
+      try await restore(list: prefix + "-extensions.list", extra: [], what: "creating extensions")
+    }
+    try archive.writeList(asOwner, to: prefix + "-pre-data.list")
+    try await restore(
+      list: prefix + "-pre-data.list", extra: ["--role=\(target.roles.owner)", "--single-transaction"],
+      what: "creating the tables of service \"\(service.name)\"")
+    do {
+      try await admin.execute("BEGIN; " + ProgressStore.create)
+      for statement in try columnChanges() { try await admin.execute(statement) }
+      try await admin.execute("INSERT INTO _cleave.progress (step) VALUES ('pre-data'); COMMIT")
+    } catch {
+      try? await admin.execute("ROLLBACK")
+      throw CleaveError(
+        .schemaCopyFailed, "applying the transforms of service \"\(service.name)\" to its tables failed: \(error)")
+    }
+  }
+
+  private func restore(list: String, extra: [String], what: String) async throws {
+    try await PostgresTool(
+      "pg_restore", connectingTo: target.database,
+      arguments: ["--no-owner", "--no-privileges", "--exit-on-error", "--use-list=\(list)"] + extra + [archive.path]
+    ).run(what: what)
+  }
+
+  /// Drops every schema and extension a previous attempt may have left, and recreates an empty `public`.
+  private func reset(admin: SerialConnection) async throws {
+    let schemas = try await admin.query(
+      "SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') "
+        + "AND nspname NOT LIKE 'pg\\_%' ORDER BY 1")
+    let extensions = try await admin.query("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'")
+    var script = ""
+    for row in extensions.rows { script += "DROP EXTENSION IF EXISTS \(QualifiedName.quote(row[0] ?? "")) CASCADE;\n" }
+    for row in schemas.rows { script += "DROP SCHEMA IF EXISTS \(QualifiedName.quote(row[0] ?? "")) CASCADE;\n" }
+    let login = QualifiedName.quote(target.roles.login)
+    script += """
+      CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+      REVOKE ALL ON SCHEMA public FROM PUBLIC;
+      GRANT USAGE ON SCHEMA public TO \(login);
+      """
+    try await admin.execute("BEGIN;\n" + script + "\nCOMMIT")
+  }
+
+  /// Before the data: added columns exist, re-keyed columns take the lookup column's type, and dropped columns
+  /// accept NULL (they are dropped after the indexes and constraints that mention them are created).
+  func columnChanges() throws -> [String] {
+    var statements: [String] = []
+    for (table, transform) in service.transforms.sorted(by: { $0.key < $1.key }) {
+      let name = table.quoted
+      for change in transform.columns {
+        let column = QualifiedName.quote(change.column.value)
+        switch change.action {
+        case .add(_, let type):
+          statements.append("ALTER TABLE \(name) ADD COLUMN \(column) \(type)")
+        case .rekey(let rekey):
+          let via = QualifiedName(planName: rekey.via.value)
+          let type = catalog.table(via)?.column(rekey.take.value)?.type ?? "text"
+          statements.append("ALTER TABLE \(name) ALTER COLUMN \(column) TYPE \(type) USING NULL")
+        case .drop:
+          statements.append("ALTER TABLE \(name) ALTER COLUMN \(column) DROP NOT NULL")
+          statements.append("ALTER TABLE \(name) ALTER COLUMN \(column) DROP DEFAULT")
+        case .rename:
+          break
+        }
+      }
+    }
+    return statements
+  }
+}

@@ -1,0 +1,58 @@
+import Catalog
+import CleaveCore
+import Foundation
+import Plan
+import PostgresDriver
+import Provision
+
+/// What `cleave provision` and `cleave copy` run: read the plan, resolve it against the source, then provision
+/// the targets and, for copy, move the data.
+public struct Split: Sendable {
+  public var planPath: String
+  public var environment: [String: String]
+  public var secretsPath: String
+
+  public init(planPath: String, environment: [String: String], secretsPath: String) {
+    self.planPath = planPath
+    self.environment = environment
+    self.secretsPath = secretsPath
+  }
+
+  /// The plan, resolved against the source's catalog.
+  ///
+  /// - Throws: `CleaveError` for a bad plan or an unreachable source.
+  public func resolvedPlan() async throws -> SplitPlan {
+    let file = try PlanDecoder.load(path: planPath, environment: environment)
+    var catalog: DatabaseCatalog
+    do { catalog = try await CatalogReader.read(ConnInfo(file.source.url)) } catch var error as CleaveError {
+      error.location = error.location ?? file.source.location
+      throw error
+    }
+    return try PlanResolver(file: file, catalog: catalog).resolve()
+  }
+
+  /// Creates every service's database and roles (a no-op for what exists already).
+  public func provision() async throws -> [ProvisionedService] {
+    try await Provisioner(plan: try await resolvedPlan(), secretsPath: secretsPath).provisionAll()
+  }
+
+  /// Provisions, then copies every service.
+  ///
+  /// - Parameters:
+  ///   - jobs: tables or ranges copied at once.
+  ///   - workDirectory: where the schema dump is kept between runs.
+  ///   - splitBytes: tables larger than this are copied in key ranges.
+  ///   - reporter: where progress goes.
+  /// - Returns: what was copied.
+  /// - Throws: `CleaveError` naming the service and table that failed.
+  public func copy(jobs: Int, workDirectory: String, splitBytes: Int64, reporter: ProgressReporter) async throws
+    -> CopySummary
+  {
+    let plan = try await resolvedPlan()
+    let provisioned = try await Provisioner(plan: plan, secretsPath: secretsPath).provisionAll()
+    return try await Copier(
+      plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: workDirectory, splitBytes: splitBytes,
+      reporter: reporter
+    ).run()
+  }
+}

@@ -1,0 +1,160 @@
+import CleaveCore
+import Foundation
+import Plan
+import PostgresDriver
+
+/// Creates each service's database (or schema) and its two roles on its target, with least privilege.
+///
+/// Running it twice changes nothing. It never touches an object Cleave did not create: a database or role with
+/// the same name but without Cleave's mark (`Provenance`) is an error, not something to take over.
+public struct Provisioner: Sendable {
+  let plan: SplitPlan
+  let secretsPath: String
+
+  /// - Parameters:
+  ///   - plan: the resolved plan.
+  ///   - secretsPath: the 0600 file where generated passwords are written (and read back on later runs).
+  public init(plan: SplitPlan, secretsPath: String) {
+    self.plan = plan
+    self.secretsPath = secretsPath
+  }
+
+  /// Provisions every service, in plan order.
+  ///
+  /// - Returns: each service with its database and roles.
+  /// - Throws: `CleaveError` naming the service when a target refuses, or an object in the way is not Cleave's.
+  public func provisionAll() async throws -> [ProvisionedService] {
+    var secrets = try SecretsFile(path: secretsPath)
+    var result: [ProvisionedService] = []
+    for service in plan.services {
+      result.append(try await provision(service, secrets: &secrets))
+    }
+    return result
+  }
+
+  private func targetInfo(_ service: ServicePlan) -> ConnInfo {
+    ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
+  }
+
+  private func provision(_ service: ServicePlan, secrets: inout SecretsFile) async throws -> ProvisionedService {
+    let target = targetInfo(service)
+    let admin: SerialConnection
+    do { admin = try await SerialConnection.connect(target) } catch {
+      throw CleaveError(connecting: error, role: "target \"\(service.target)\" of service \"\(service.name)\"")
+    }
+    defer { Task { await admin.close() } }
+    let roles = ServiceRoles(service: service.name)
+    let mark = Provenance.mark(service: service.name)
+    var created: [String] = []
+    do {
+      for (role, key) in [(roles.owner, roles.ownerSecretKey), (roles.login, roles.loginSecretKey)] {
+        if try await ensureRole(role, key: key, mark: mark, admin: admin, secrets: &secrets) {
+          created.append("role \(role)")
+        }
+      }
+      let shared = service.schema != nil
+      if try await ensureDatabase(service, owner: roles.owner, shared: shared, mark: mark, admin: admin) {
+        created.append("database \(service.database)")
+      }
+      let database = target.withDatabase(service.database)
+      let inside = try await SerialConnection.connect(database)
+      defer { Task { await inside.close() } }
+      let quotedDatabase = try await admin.quoteIdentifier(service.database)
+      let owner = try await admin.quoteIdentifier(roles.owner)
+      let login = try await admin.quoteIdentifier(roles.login)
+      try await admin.execute(
+        """
+        REVOKE CONNECT, TEMPORARY ON DATABASE \(quotedDatabase) FROM PUBLIC;
+        GRANT CONNECT ON DATABASE \(quotedDatabase) TO \(owner), \(login);
+        GRANT \(owner) TO CURRENT_USER;
+        """)
+      if let schema = service.schema {
+        let quotedSchema = try await inside.quoteIdentifier(schema)
+        try await inside.execute(
+          "CREATE SCHEMA IF NOT EXISTS \(quotedSchema) AUTHORIZATION \(owner); "
+            + "GRANT USAGE ON SCHEMA \(quotedSchema) TO \(login); "
+            + "GRANT CREATE ON DATABASE \(quotedDatabase) TO \(owner)")
+      }
+      try await inside.execute(
+        """
+        REVOKE ALL ON SCHEMA public FROM PUBLIC;
+        GRANT USAGE ON SCHEMA public TO \(login);
+        ALTER DEFAULT PRIVILEGES FOR ROLE \(owner) GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO \(login);
+        ALTER DEFAULT PRIVILEGES FOR ROLE \(owner) GRANT USAGE, SELECT ON SEQUENCES TO \(login);
+        ALTER DEFAULT PRIVILEGES FOR ROLE \(owner) GRANT USAGE ON SCHEMAS TO \(login);
+        ALTER DEFAULT PRIVILEGES FOR ROLE \(owner) GRANT EXECUTE ON FUNCTIONS TO \(login);
+        """)
+      try secrets.save()
+      return ProvisionedService(
+        name: service.name, database: database, databaseName: service.database, schema: service.schema,
+        roles: roles, created: created)
+    } catch let error as CleaveError {
+      throw error
+    } catch let error as PostgresError {
+      throw CleaveError(
+        .provisionFailed, "provisioning service \"\(service.name)\" on target \"\(service.target)\" failed: \(error)",
+        hint: "the target's user must be a superuser, or have CREATEDB and CREATEROLE")
+    }
+  }
+
+  /// Creates `role` with a password (from the secrets file, or new) unless Cleave created it before.
+  ///
+  /// Returns whether it was created now.
+  private func ensureRole(
+    _ role: String, key: String, mark: String, admin: SerialConnection, secrets: inout SecretsFile
+  ) async throws -> Bool {
+    let existing = try await admin.query(
+      "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role])
+    if let row = existing.namedRows.first {
+      guard Provenance.isCleaves(row["comment"]) else {
+        throw CleaveError(
+          .notCreatedByCleave, "role \(role) already exists on the target and Cleave did not create it",
+          hint: "Cleave never takes over roles it did not create; drop or rename that role, or rename the service")
+      }
+      guard secrets[key] != nil else {
+        throw CleaveError(
+          .secretMissing, "role \(role) exists but its password is not in \(secretsPath)",
+          hint: "pass the secrets file the first provision wrote (--secrets), or drop the role to start over")
+      }
+      return false
+    }
+    let password = secrets[key] ?? SecretsFile.generatePassword()
+    secrets.set(key, password)
+    try secrets.save()  // before the role exists, so a crash never leaves a role whose password is lost
+    let quoted = try await admin.quoteIdentifier(role)
+    let verifier = try await admin.quoteLiteral(try await admin.encryptPassword(password, user: role))
+    try await admin.execute(
+      "CREATE ROLE \(quoted) LOGIN PASSWORD \(verifier); COMMENT ON ROLE \(quoted) IS \(try await admin.quoteLiteral(mark))"
+    )
+    return true
+  }
+
+  /// Creates the service database unless Cleave created it before.
+  ///
+  /// Returns whether it was created now.
+  private func ensureDatabase(
+    _ service: ServicePlan, owner: String, shared: Bool, mark: String, admin: SerialConnection
+  ) async throws -> Bool {
+    let wanted = shared ? Provenance.sharedDatabaseMark : mark
+    let existing = try await admin.query(
+      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
+      [service.database])
+    let quoted = try await admin.quoteIdentifier(service.database)
+    if let row = existing.namedRows.first {
+      guard row["comment"] == wanted else {
+        throw CleaveError(
+          .notCreatedByCleave,
+          "database \(service.database) already exists on target \"\(service.target)\""
+            + (Provenance.isCleaves(row["comment"]) ? " for another service" : " and Cleave did not create it"),
+          hint:
+            "choose another `database:` for service \"\(service.name)\"; Cleave never writes into databases it did not create"
+        )
+      }
+      return false
+    }
+    let ownerClause = shared ? "" : " OWNER \(try await admin.quoteIdentifier(owner))"
+    try await admin.execute("CREATE DATABASE \(quoted)\(ownerClause) TEMPLATE template0 ENCODING 'UTF8'")
+    try await admin.execute("COMMENT ON DATABASE \(quoted) IS \(try await admin.quoteLiteral(wanted))")
+    return true
+  }
+}

@@ -1,0 +1,74 @@
+import CleaveCore
+import Foundation
+
+/// The file where `cleave provision` writes the passwords it generates: `KEY=value` lines, mode 0600, in a path
+/// the user chooses (`--secrets`).
+///
+/// Passwords are written here once and nowhere else: never printed, logged or put on a command line. Running
+/// provision again reads them back, so it changes nothing.
+public struct SecretsFile: Sendable {
+  public let path: String
+  private(set) var entries: [(key: String, value: String)] = []
+
+  /// Reads the file if it exists.
+  ///
+  /// - Throws: `CleaveError` when the file exists but cannot be read, or is readable by others.
+  public init(path: String) throws(CleaveError) {
+    self.path = path
+    guard FileManager.default.fileExists(atPath: path) else { return }
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+      throw CleaveError(.secretsUnreadable, "cannot read the secrets file \(path): \(error.localizedDescription)")
+    }
+    var status = stat()
+    if stat(path, &status) == 0, status.st_mode & 0o077 != 0 {
+      throw CleaveError(
+        .secretsUnreadable, "the secrets file \(path) can be read by other users",
+        hint: "run `chmod 600 \(path)`; Cleave will not use a secrets file others can read")
+    }
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+      guard let equals = line.firstIndex(of: "=") else { continue }
+      entries.append((String(line[..<equals]), String(line[line.index(after: equals)...])))
+    }
+  }
+
+  public subscript(key: String) -> String? { entries.last { $0.key == key }?.value }
+
+  /// Sets `key`, keeping the order keys were first written in.
+  public mutating func set(_ key: String, _ value: String) {
+    if let index = entries.firstIndex(where: { $0.key == key }) {
+      entries[index].value = value
+    } else {
+      entries.append((key, value))
+    }
+  }
+
+  /// Writes the file with mode 0600 (created that way, never widened), replacing it atomically.
+  ///
+  /// - Throws: `CleaveError` when the file cannot be written.
+  public func save() throws(CleaveError) {
+    let text =
+      "# Written by cleave provision. Passwords of the roles it created; keep this file out of version control.\n"
+      + entries.map { "\($0.key)=\($0.value)\n" }.joined()
+    let temporary = path + ".tmp-\(getpid())"
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard descriptor >= 0 else {
+      throw CleaveError(.fileWriteFailed, "cannot write the secrets file \(path): errno \(errno)")
+    }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    fsync(descriptor)
+    close(descriptor)
+    guard written == bytes.count, rename(temporary, path) == 0 else {
+      unlink(temporary)
+      throw CleaveError(.fileWriteFailed, "cannot write the secrets file \(path)")
+    }
+  }
+
+  /// A new random password: 32 characters from letters and digits (about 190 bits).
+  public static func generatePassword() -> String {
+    let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+    var generator = SystemRandomNumberGenerator()
+    return String((0..<32).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+  }
+}

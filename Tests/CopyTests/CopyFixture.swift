@@ -1,0 +1,61 @@
+import CleaveTestSupport
+import Copy
+import Foundation
+import PostgresDriver
+
+/// A source database, a plan over it and a work folder, for one copy test.
+struct CopyFixture {
+  let sandbox: PostgresSandbox
+  let source: ConnInfo
+  let folder: String
+  let planPath: String
+  /// Database names get a per-test suffix, so tests in one cluster never share a target database.
+  let suffix: String
+
+  /// Writes `services` (the YAML under `services:`, with `{s}` standing for the suffix) into a plan whose
+  /// source is `source` and whose target is the sandbox.
+  init(sandbox: PostgresSandbox, source: ConnInfo, services: String, sourceURL: String? = nil) throws {
+    self.sandbox = sandbox
+    self.source = source
+    suffix = String(UUID().uuidString.prefix(8)).lowercased()
+    folder = NSTemporaryDirectory() + "cleave-copy-\(suffix)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    planPath = folder + "/cleave.yml"
+    let yaml = """
+      source:
+        url: ${SRC}
+      targets:
+        main:
+          url: ${DST}
+      services:
+      \(services.replacingOccurrences(of: "{s}", with: suffix))
+      """
+    try yaml.write(toFile: planPath, atomically: true, encoding: .utf8)
+    environment = ["SRC": sourceURL ?? source.flattened, "DST": sandbox.connInfo().rawValue]
+  }
+
+  let environment: [String: String]
+
+  var secretsPath: String { folder + "/secrets.env" }
+
+  func split() -> Split { Split(planPath: planPath, environment: environment, secretsPath: secretsPath) }
+
+  func copy(jobs: Int = 2, splitBytes: Int64 = 256 << 20) async throws -> CopySummary {
+    try await split().copy(
+      jobs: jobs, workDirectory: folder + "/work", splitBytes: splitBytes, reporter: ProgressReporter(quiet: true))
+  }
+
+  func database(_ name: String) -> ConnInfo { sandbox.connInfo(database: "\(name)_\(suffix)") }
+
+  func remove() { try? FileManager.default.removeItem(atPath: folder) }
+
+  /// An order-independent fingerprint of a query's rows: the md5 of their text forms, sorted.
+  static func fingerprint(_ query: String, in info: ConnInfo) async throws -> String {
+    let connection = try await SerialConnection.connect(info)
+    defer { Task { await connection.close() } }
+    let result = try await connection.query(
+      "SELECT count(*)::text || ':' || coalesce(md5(string_agg(x, E'\\n' ORDER BY x)), '') FROM "
+        + "(SELECT q::text AS x FROM (\(query)) AS q) AS s")
+    return result.scalar ?? ""
+  }
+}

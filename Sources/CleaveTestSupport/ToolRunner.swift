@@ -9,7 +9,9 @@ import Subprocess
 
 /// Runs the PostgreSQL programs (initdb, pg_ctl, psql) that tests and the demo need, as the right OS user.
 ///
-/// The server refuses to run as root, so when Cleave runs as root the server programs run as `postgres`.
+/// The server refuses to run as root, so when Cleave runs as root the server programs run as `postgres`, through
+/// `runuser` (util-linux). Changing the user in the forked child instead (swift-subprocess's `userID`) makes
+/// glibc's `setgroups` wait for every thread of the parent, which deadlocks a busy multi-threaded test process.
 public enum ToolRunner {
   /// What a finished program printed, and whether it exited 0.
   public struct Outcome: Sendable {
@@ -23,20 +25,19 @@ public enum ToolRunner {
     _ tool: String, _ arguments: [String], as user: (uid: UInt32, gid: UInt32)? = nil,
     environment: [String: String] = [:]
   ) async throws -> Outcome {
-    var options = PlatformOptions()
-    if let user {
-      options.userID = user.uid
-      options.groupID = user.gid
-      options.supplementaryGroups = [user.gid]
+    var executable = tool
+    var arguments = arguments
+    if let user, let entry = getpwuid(user.uid) {
+      arguments = ["-u", String(cString: entry.pointee.pw_name), "--", tool] + arguments
+      executable = "/usr/sbin/runuser"
     }
     var updates: [Environment.Key: String?] = [:]
     for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
     let result = try await Subprocess.run(
-      tool.contains("/") ? .path(FilePath(tool)) : .name(tool),
+      executable.contains("/") ? .path(FilePath(executable)) : .name(executable),
       arguments: Arguments(arguments),
       environment: .inherit.updating(updates),
       workingDirectory: FilePath(NSTemporaryDirectory()),
-      platformOptions: options,
       output: .string(limit: 1 << 24),
       error: .string(limit: 1 << 24))
     return Outcome(

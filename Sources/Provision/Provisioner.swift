@@ -137,10 +137,17 @@ public struct Provisioner: Sendable {
   ) async throws -> Bool {
     let wanted = shared ? Provenance.sharedDatabaseMark : mark
     let existing = try await admin.query(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
+      "SELECT shobj_description(oid, 'pg_database') AS comment, pg_get_userbyid(datdba) AS owner "
+        + "FROM pg_database WHERE datname = $1",
       [service.database])
     let quoted = try await admin.quoteIdentifier(service.database)
     if let row = existing.namedRows.first {
+      // Killed between CREATE DATABASE and COMMENT: no mark yet, but owned by the service's own owner role,
+      // which only Cleave creates. Finish marking it.
+      if row["comment"] == nil, !shared, row["owner"] == owner {
+        try await admin.execute("COMMENT ON DATABASE \(quoted) IS \(try await admin.quoteLiteral(wanted))")
+        return false
+      }
       guard row["comment"] == wanted else {
         throw CleaveError(
           .notCreatedByCleave,

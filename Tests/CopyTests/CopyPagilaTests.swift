@@ -81,9 +81,10 @@ import Testing
 
     // Sequences: the source's state, value and is_called, for every sequence the service's columns use.
     let source = try await SerialConnection.connect(fixture.source)
-    for (service, sequence) in [("catalog", "film_film_id_seq"), ("rentals", "rental_rental_id_seq"),
-      ("people", "customer_customer_id_seq")]
-    {
+    for (service, sequence) in [
+      ("catalog", "film_film_id_seq"), ("rentals", "rental_rental_id_seq"),
+      ("people", "customer_customer_id_seq"),
+    ] {
       let query = "SELECT last_value, is_called FROM public.\(sequence)"
       let target = try await SerialConnection.connect(fixture.database(service))
       #expect(try await target.query(query).rows == source.query(query).rows, "\(sequence)")

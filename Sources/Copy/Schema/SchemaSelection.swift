@@ -18,6 +18,8 @@ struct SchemaSelection: Sendable {
   var excludedRelationNames: Set<QualifiedName>
   /// For each index, the table it belongs to (for `INDEX ATTACH` entries, which carry no OID).
   var indexTables: [QualifiedName: QualifiedName]
+  /// For each sequence owned by a column, that column's table (for `SEQUENCE OWNED BY` entries).
+  var sequenceOwners: [QualifiedName: QualifiedName] = [:]
 
   /// A catalog object: its system catalog's OID and its own.
   struct ObjectID: Hashable, Sendable {
@@ -82,8 +84,12 @@ struct SchemaSelection: Sendable {
       indexTables[QualifiedName(row.string("schema"), row.string("index"))] = QualifiedName(
         row.string("table_schema"), row.string("table"))
     }
-    return SchemaSelection(
+    var selection = SchemaSelection(
       relations: keep, excluded: excluded, excludedRelationNames: excludedNames, indexTables: indexTables)
+    for sequence in catalog.sequences {
+      if let owner = sequence.ownedBy?.table { selection.sequenceOwners[sequence.name] = owner }
+    }
+    return selection
   }
 
   /// Whether an archive entry belongs in the service database.
@@ -104,10 +110,16 @@ struct SchemaSelection: Sendable {
     case "INDEX ATTACH":
       guard let table = indexTables[QualifiedName(schema, name)] else { return true }
       return !excludedRelationNames.contains(table)
+    case "SEQUENCE OWNED BY":
+      // Kept only with both the sequence and the table that owns it (a sequence kept because this service's
+      // default draws from it, but owned by another service's column, stays without an owner).
+      let sequence = QualifiedName(schema, name)
+      guard !excludedRelationNames.contains(sequence) else { return false }
+      return sequenceOwners[sequence].map { !excludedRelationNames.contains($0) } ?? true
     case "COMMENT", "SECURITY LABEL", "ACL":
       return !mentionsExcludedRelation(schema: schema, words: Array(words[(4 + kindWords)..<(words.count - 1)]))
     default:
-      return true
+      return !excludedRelationNames.contains(QualifiedName(schema, name))
     }
   }
 

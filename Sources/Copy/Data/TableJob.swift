@@ -113,7 +113,11 @@ struct CopySelect {
   }
 
   /// The target's `COPY … FROM STDIN` for these columns.
+  ///
+  /// A table whose every column is generated (hard case 4) has none to copy: its rows travel as empty lines, and
+  /// the target's COPY names no column (an empty list is not valid SQL).
   var copyIn: String {
-    "COPY \(table.name.quoted) (\(targetColumns.map(QualifiedName.quote).joined(separator: ", "))) FROM STDIN"
+    let columns = targetColumns.map(QualifiedName.quote).joined(separator: ", ")
+    return "COPY \(table.name.quoted)" + (columns.isEmpty ? "" : " (\(columns))") + " FROM STDIN"
   }
 }

@@ -1,0 +1,165 @@
+import CleaveCore
+import CleaveTestSupport
+import Copy
+import Foundation
+import PostgresDriver
+import Testing
+
+/// Fixtures from `shared/research/hard-cases.md` that apply to an offline copy, and the copy's consistency and
+/// failure behaviour.
+@Suite(.postgres, .tags(.integration)) struct CopyHardCasesTests {
+  /// Hard cases 1, 4 and the value-fidelity ones: sequences (used, unused, `is_called = false`), identity and
+  /// generated columns (also a table of generated columns only), inheritance copied with ONLY, enums, domains,
+  /// arrays, jsonb/json, bytea with NUL bytes, NaN and infinities, floats to the last bit, large TOASTed values.
+  @Test func valuesSequencesAndTableKindsArriveEqual() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("hard_src")
+    let setup = try await SerialConnection.connect(source)
+    try await setup.execute(
+      """
+      CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+      CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+      CREATE SEQUENCE s_unused;
+      CREATE SEQUENCE s_false;
+      SELECT setval('s_false', 10, false);
+      CREATE TABLE fidelity (
+        id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        f8 float8, f4 float4, num numeric, m mood, ms mood[], d posint, j jsonb, js json, b bytea, arr int[],
+        t text, ts timestamptz, iv interval, big text,
+        g int GENERATED ALWAYS AS (d * 2) STORED,
+        u bigint DEFAULT nextval('s_unused'), f bigint DEFAULT nextval('s_false'));
+      INSERT INTO fidelity (f8, f4, num, m, ms, d, j, js, b, arr, t, ts, iv, big, u, f) VALUES
+        ('NaN', 'Infinity', 'NaN', 'sad', '{sad,happy}', 1, '{"a": [1, 2.50, null]}', '{"b":  "ü\\u00e9"}',
+         '\\x00ff00'::bytea, '{1,NULL,3}', E'tab\\there\\nnew \\\\ line', '2024-02-29 12:00:00+05',
+         '1 year 2 mons -3 days', repeat('x', 2000000), 1, 1),
+        ('-Infinity', '-Infinity', '-1.5e-300', 'happy', '{}', 2, 'null', '[]', '', '{}', '', 'infinity',
+         '-00:00:01', NULL, 1, 1),
+        (0.1 + 0.2, 1.17549435e-38, 1e300, NULL, NULL, 3, NULL, NULL, NULL, NULL, NULL, '-infinity', NULL,
+         repeat(md5('t'), 100000), 1, 1),
+        ('-0', 3.4028235e38, 0, 'ok', '{ok,NULL}', 4, '"ßtring"', '"x"', '\\x5c', '{{1,2},{3,4}}', 'ÿ', NULL,
+         NULL, NULL, 1, 1),
+        (4.9e-324, 'NaN', 123456789012345678901234567890.123456789, 'ok', NULL, 5, '{}', '{}', NULL, NULL, NULL,
+         NULL, NULL, NULL, 1, 1);
+      CREATE TABLE g_only (b int GENERATED ALWAYS AS (1) STORED);
+      INSERT INTO g_only DEFAULT VALUES;
+      INSERT INTO g_only DEFAULT VALUES;
+      CREATE TABLE parent_i (id int PRIMARY KEY, v text);
+      CREATE TABLE child_i (extra text) INHERITS (parent_i);
+      INSERT INTO parent_i VALUES (1, 'parent only');
+      INSERT INTO child_i VALUES (2, 'child', 'x'), (3, 'child', NULL);
+      """)
+    let fixture = try CopyFixture(
+      sandbox: sandbox, source: source,
+      services: """
+          hard_{s}:
+            database: hard_{s}
+            tables: [public.fidelity, public.g_only, public.parent_i, public.child_i]
+        """)
+    defer { fixture.remove() }
+    _ = try await fixture.copy()
+    let target = fixture.database("hard")
+    for query in [
+      "SELECT * FROM fidelity", "SELECT id, float8send(f8), float4send(f4) FROM fidelity", "SELECT * FROM g_only",
+      "SELECT * FROM ONLY parent_i", "SELECT * FROM child_i",
+    ] {
+      #expect(
+        try await CopyFixture.fingerprint(query, in: target) == CopyFixture.fingerprint(query, in: source), "\(query)")
+    }
+    // Sequences continue exactly where the source's would: identity, unused, and set with is_called = false.
+    let sourceConnection = try await SerialConnection.connect(source)
+    let targetConnection = try await SerialConnection.connect(target)
+    let next = "SELECT nextval(pg_get_serial_sequence('fidelity', 'id')), nextval('s_unused'), nextval('s_false')"
+    let expected = try await sourceConnection.query(next).rows
+    #expect(expected == [["6", "1", "10"]])  // hard case 1: 5 identity rows; s_unused never called; setval(10, false)
+    #expect(try await targetConnection.query(next).rows == expected)
+  }
+
+  /// Every table of every service reflects one instant of the source, even while a writer keeps committing.
+  @Test func oneSnapshotAcrossServicesWhileTheSourceTakesWrites() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("busy_src")
+    let setup = try await SerialConnection.connect(source)
+    try await setup.execute(
+      """
+      CREATE TABLE ledger_a (id serial PRIMARY KEY, batch int NOT NULL, pad text);
+      CREATE TABLE ledger_b (id serial PRIMARY KEY, batch int NOT NULL, pad text);
+      INSERT INTO ledger_a (batch, pad) SELECT i, repeat('a', 200) FROM generate_series(1, 60000) i;
+      INSERT INTO ledger_b (batch, pad) SELECT i, repeat('b', 200) FROM generate_series(1, 60000) i;
+      """)
+    let fixture = try CopyFixture(
+      sandbox: sandbox, source: source,
+      services: """
+          a_{s}:
+            database: a_{s}
+            tables: [public.ledger_a]
+          b_{s}:
+            database: b_{s}
+            tables: [public.ledger_b]
+        """)
+    defer { fixture.remove() }
+    let writer = Task {
+      let connection = try await SerialConnection.connect(source)
+      var batch = 1_000_000
+      while !Task.isCancelled {
+        batch += 1
+        try await connection.execute(
+          "BEGIN; INSERT INTO ledger_a (batch) VALUES (\(batch)); INSERT INTO ledger_b (batch) VALUES (\(batch)); "
+            + "DELETE FROM ledger_a WHERE batch = \(batch - 999_000); DELETE FROM ledger_b WHERE batch = \(batch - 999_000); COMMIT"
+        )
+      }
+      return batch
+    }
+    _ = try await fixture.copy(jobs: 2, splitBytes: 1 << 20)
+    writer.cancel()
+    let written = try await writer.value
+    #expect(written > 1_000_010, "the writer did not run during the copy")
+    let a = try await CopyFixture.fingerprint("SELECT batch FROM ledger_a", in: fixture.database("a"))
+    let b = try await CopyFixture.fingerprint("SELECT batch FROM ledger_b", in: fixture.database("b"))
+    #expect(a == b)
+  }
+
+  /// A failure gives an error naming the service and table, leaves the source as it was, and a rerun after the
+  /// cause is fixed finishes the job.
+  @Test func aFailedRekeyStopsCleanlyAndARerunFinishes() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("rekey_src")
+    let setup = try await SerialConnection.connect(source)
+    try await setup.execute(
+      """
+      CREATE TABLE users (id int PRIMARY KEY, firebase_uid text UNIQUE NOT NULL);
+      CREATE TABLE posts (id int PRIMARY KEY, user_id int, body text);
+      INSERT INTO users VALUES (1, 'fb-one'), (2, 'fb-two');
+      INSERT INTO posts VALUES (10, 1, 'hello'), (11, 2, 'again'), (12, 3, 'orphan'), (13, NULL, 'anonymous');
+      """)
+    let fixture = try CopyFixture(
+      sandbox: sandbox, source: source,
+      services: """
+          posts_{s}:
+            database: posts_{s}
+            tables: [public.posts]
+            transforms:
+              public.posts:
+                columns:
+                  user_id:
+                    rekey: { via: public.users, match: id, take: firebase_uid }
+                    rename_to: firebase_uid
+          users_{s}:
+            database: users_{s}
+            tables: [public.users]
+        """)
+    defer { fixture.remove() }
+    let before = try await CopyFixture.fingerprint("SELECT * FROM posts", in: source)
+    let failure = await #expect(throws: CleaveError.self) { try await fixture.copy() }
+    #expect(failure?.code == .rekeyUnmatched)
+    #expect(failure?.message.contains("posts_\(fixture.suffix)") == true)
+    #expect(failure?.message.contains("public.posts.user_id") == true)
+    #expect(failure?.message.contains("3") == true)
+    #expect(try await CopyFixture.fingerprint("SELECT * FROM posts", in: source) == before)
+
+    try await setup.execute("INSERT INTO users VALUES (3, 'fb-three')")
+    _ = try await fixture.copy()
+    let copied = try await SerialConnection.connect(fixture.database("posts")).query(
+      "SELECT id, firebase_uid FROM posts ORDER BY id")
+    #expect(copied.rows == [["10", "fb-one"], ["11", "fb-two"], ["12", "fb-three"], ["13", nil]])
+  }
+}

@@ -3,7 +3,8 @@ import CleaveTestSupport
 import Foundation
 
 /// `make demo`: a throwaway cluster with pagila in it, an application workload recorded by pg_stat_statements,
-/// and `cleave plan` on `demo/pagila-split.yml`, which splits pagila into three services.
+/// `cleave plan` on `demo/pagila-split.yml` (pagila split into three services), then `cleave copy` into three
+/// new databases on the same cluster, and a second copy that finds everything done.
 @main struct Demo {
   static func main() async {
     do {
@@ -43,6 +44,16 @@ import Foundation
       try await CleaveCommand.runForDemo(["plan", "-f", plan])
       say("cleave init (what Cleave would propose on its own, from foreign keys and recorded queries)")
       try await CleaveCommand.runForDemo(["init", shop.flattened])
+      let secrets = sandbox.directory + "/cleave-secrets.env"
+      say("cleave copy -f demo/pagila-split.yml (provision databases and roles, then copy from one snapshot)")
+      try await CleaveCommand.runForDemo([
+        "copy", "-f", plan, "--secrets", secrets, "--work-dir", sandbox.directory + "/work",
+      ])
+      say("Running it again resumes: everything is done already, so nothing moves")
+      try await CleaveCommand.runForDemo([
+        "copy", "-f", plan, "--secrets", secrets, "--work-dir", sandbox.directory + "/work",
+      ])
+      print("\nPasswords of the new roles are in \(secrets) (mode 0600); they are never printed.")
     } catch {
       try? await sandbox.stop()
       throw error

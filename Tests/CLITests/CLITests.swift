@@ -111,3 +111,59 @@ import Testing
     #expect(result.status == ExitStatus.usage.rawValue)
   }
 }
+
+@Suite(.postgres, .tags(.integration)) struct CopyCLITests {
+  /// The source password reaches pg_dump through the environment only: never on a command line (`ps`), never
+  /// in what cleave prints.
+  @Test func copyKeepsThePasswordOutOfOutputAndProcessList() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await Fixtures.pagila(in: sandbox, prefix: "cli_copy")
+    let setup = try await SerialConnection.connect(source)
+    let database = try #require(try await setup.query("SELECT current_database()").scalar)
+    let secret = "Pw-\(UUID().uuidString.prefix(12))"
+    try await setup.execute(
+      "CREATE ROLE copy_reader LOGIN PASSWORD '\(secret)' IN ROLE \(PostgresSandbox.passwordGroup); "
+        + "GRANT pg_read_all_data TO copy_reader")
+    let suffix = String(UUID().uuidString.prefix(8)).lowercased()
+    let folder = NSTemporaryDirectory() + "cleave-cli-copy-\(suffix)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let plan = folder + "/cleave.yml"
+    try """
+    source: \(sandbox.url(database: database, user: "copy_reader", password: secret))
+    targets:
+      main: 'host=127.0.0.1 port=\(sandbox.port) user=postgres dbname=postgres'
+    services:
+      films_\(suffix):
+        database: films_\(suffix)
+        tables: [public.film, public.language]
+    """.write(toFile: plan, atomically: true, encoding: .utf8)
+
+    let watcher = Task.detached { () -> Bool in
+      var seen = false
+      while !Task.isCancelled {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
+          if let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+            String(decoding: data, as: UTF8.self).contains(secret)
+          {
+            seen = true
+          }
+        }
+        try? await Task.sleep(for: .milliseconds(5))
+      }
+      return seen
+    }
+    let result = try await CLIRunner.run(["copy", "-f", plan, "--secrets", folder + "/secrets.env", "--verbose"])
+    watcher.cancel()
+    let seenInProcessList = await watcher.value
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("films_\(suffix) -> films_\(suffix)"))
+    #expect(!result.stdout.contains(secret))
+    #expect(!result.stderr.contains(secret))
+    #expect(!seenInProcessList, "the password showed in a process's command line")
+    let again = try await CLIRunner.run(
+      ["copy", "-f", plan, "--secrets", folder + "/secrets.env"],
+      environment: [:])
+    #expect(again.status == 0, "a second run is a no-op")
+  }
+}

@@ -42,6 +42,14 @@ public struct Copier: Sendable {
   /// - Throws: `CleaveError` naming the service and table that failed; the source is never written to.
   public func run() async throws -> CopySummary {
     let source = ConnInfo(plan.file.source.url)
+    let clock = ContinuousClock()
+    var phaseStart = clock.now
+    var seconds: [String: Double] = [:]
+    func endPhase(_ name: String) {
+      let elapsed = clock.now - phaseStart
+      seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+      phaseStart = clock.now
+    }
     for service in plan.services where service.schema != nil {
       throw CleaveError(
         .copyFailed, "service \"\(service.name)\" goes to a schema of a shared database, which copy does not do yet",
@@ -80,6 +88,7 @@ public struct Copier: Sendable {
           plan: service, target: target, selection: selection, admin: admin, finished: finished))
     }
 
+    endPhase("schema")
     var summary = CopySummary(services: [])
     var pending: [(TableJob, ConnInfo)] = []
     for state in states {
@@ -116,6 +125,7 @@ public struct Copier: Sendable {
     for (index, state) in states.enumerated() {
       summary.services[index].sequences = try await copySequences(state, catalog: catalog, reader: reader)
     }
+    endPhase("data")
     // The data is read: let the snapshot go before the long index builds, so the source's vacuum is not held.
     for worker in workers { await worker.closeSource() }
     try? await reader.execute("COMMIT")
@@ -133,6 +143,8 @@ public struct Copier: Sendable {
       await state.admin.close()
     }
     for worker in workers { await worker.closeAll() }
+    endPhase("post-data")
+    summary.seconds = seconds
     return summary
   }
 

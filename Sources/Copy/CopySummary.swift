@@ -3,6 +3,9 @@ import Catalog
 /// What a copy did, per service and table: rows and bytes moved by this run, and what an earlier run had done.
 public struct CopySummary: Sendable, Codable {
   public var services: [ServiceResult]
+  /// Seconds spent in each phase of this run: `schema` (dump and pre-data), `data` (rows and sequences) and
+  /// `post-data` (indexes, constraints, triggers, transforms).
+  public var seconds: [String: Double] = [:]
 
   /// One service's result.
   public struct ServiceResult: Sendable, Codable {

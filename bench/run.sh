@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Cleave's copy benchmark: one service (orders + order_items, next to pagila) copied by cleave and by the
+# tools people use today, side by side in one run, on two local PostgreSQL clusters (source and target).
+#
+#   bench/run.sh                              # 5M orders, 15M order_items, 3 runs each, median reported
+#   ORDERS=1000000 ITEMS=3000000 bench/run.sh # smaller
+#
+# Writes docs/PERFORMANCE.md (or $OUT). Needs root or the postgres user; installs pgcopydb and GNU time.
+set -euo pipefail
+set -a  # every variable below is exported: the timed commands run in `bash -c`
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ORDERS=${ORDERS:-5000000}
+ITEMS=${ITEMS:-15000000}
+RUNS=${RUNS:-3}
+JOBS=${JOBS:-$(nproc)}
+MEMROWS=${MEMROWS:-1000000}
+OUT=${OUT:-$ROOT/docs/PERFORMANCE.md}
+BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+SRC_PORT=56101
+DST_PORT=56102
+
+need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || MISSING="$MISSING $1"; }
+MISSING=""; need pgcopydb; need time; need bc
+if [ -n "$MISSING" ]; then apt-get update -q && apt-get install -y -q $MISSING; fi
+
+(cd "$ROOT" && swift build -c release --product cleave >/dev/null)
+CLEAVE="$ROOT/.build/release/cleave"
+
+WORK=$(mktemp -d /tmp/cleave-bench-XXXXXX)
+chown postgres "$WORK"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  as_pg "$BIN/pg_ctl" -D "$WORK/src" -m fast stop >/dev/null 2>&1 || true
+  as_pg "$BIN/pg_ctl" -D "$WORK/dst" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SETTINGS="-c shared_buffers=1GB -c maintenance_work_mem=512MB -c max_wal_size=8GB -c checkpoint_timeout=30min -c max_connections=100 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$WORK"
+for side in src:$SRC_PORT dst:$DST_PORT; do
+  name=${side%%:*}; port=${side##*:}
+  as_pg "$BIN/initdb" -D "$WORK/$name" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+  as_pg "$BIN/pg_ctl" -D "$WORK/$name" -l "$WORK/$name.log" -w -o "-p $port $SETTINGS" start >/dev/null
+done
+SRC="host=127.0.0.1 port=$SRC_PORT user=postgres dbname=shop"
+DST_ADMIN="host=127.0.0.1 port=$DST_PORT user=postgres dbname=postgres"
+PSQL="psql -X -q -v ON_ERROR_STOP=1"
+
+echo "loading pagila and generating $ORDERS orders, $ITEMS order_items ..."
+$PSQL -d "host=127.0.0.1 port=$SRC_PORT user=postgres dbname=postgres" -c "CREATE DATABASE shop"
+$PSQL -d "$SRC" -f "$ROOT/../shared/datasets/pagila/pagila-schema.sql" >/dev/null
+$PSQL -d "$SRC" -f "$ROOT/../shared/datasets/pagila/pagila-data.sql" >/dev/null
+$PSQL -d "$SRC" <<SQL
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, status text NOT NULL,
+  total numeric(12,2) NOT NULL, created_at timestamptz NOT NULL, note text);
+CREATE TABLE order_items (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders,
+  sku text NOT NULL, qty int NOT NULL, price numeric(10,2) NOT NULL);
+INSERT INTO orders SELECT i, 1 + i % 599, (ARRAY['new','paid','shipped','returned'])[1 + i % 4],
+  (i % 100000) / 100.0, '2024-01-01'::timestamptz + i * interval '1 second',
+  CASE WHEN i % 3 = 0 THEN 'gift wrap ' || md5(i::text) END FROM generate_series(1, $ORDERS) i;
+INSERT INTO order_items SELECT i, 1 + (i::bigint * 7919) % $ORDERS, 'SKU-' || (i % 50000), 1 + i % 5, (i % 10000) / 100.0
+  FROM generate_series(1, $ITEMS) i;
+CREATE INDEX orders_customer_idx ON orders (customer_id, created_at);
+CREATE INDEX order_items_order_idx ON order_items (order_id);
+CREATE TABLE mem_1x (id bigint PRIMARY KEY, payload text);
+INSERT INTO mem_1x SELECT i, repeat(md5(i::text), 3) FROM generate_series(1, $MEMROWS) i;
+CREATE TABLE mem_2x (LIKE mem_1x INCLUDING ALL);
+INSERT INTO mem_2x SELECT i, repeat(md5(i::text), 3) FROM generate_series(1, 2 * $MEMROWS) i;
+CREATE TABLE mem_4x (LIKE mem_1x INCLUDING ALL);
+INSERT INTO mem_4x SELECT i, repeat(md5(i::text), 3) FROM generate_series(1, 4 * $MEMROWS) i;
+VACUUM ANALYZE;
+SQL
+DATA_BYTES=$($PSQL -At -d "$SRC" -c "SELECT pg_relation_size('orders') + pg_relation_size('order_items')")
+TABLES="-t public.orders -t public.order_items"
+
+reset_target() {  # $1 = database name
+  $PSQL -d "$DST_ADMIN" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+}
+RESULTS="$WORK/results.tsv"
+: > "$RESULTS"
+measure() {  # $1 = name, $2 = setup function, $3... = command; records seconds and peak RSS (KiB) per run
+  local name=$1 setup=$2; shift 2
+  for run in $(seq 1 "$RUNS"); do
+    $setup
+    # Peak RSS is that of the largest single process of the command (GNU time's %M over the process tree).
+    /usr/bin/time -f "%e %M" -o "$WORK/time" bash -c "$*" >"$WORK/out" 2>"$WORK/err" || { echo "$name failed:"; tail -5 "$WORK/err"; echo -e "$name\tfailed\t0" >> "$RESULTS"; return 0; }
+    read -r secs rss < "$WORK/time"
+    echo -e "$name\t$secs\t$rss" >> "$RESULTS"
+    echo "  $name run $run: ${secs}s, peak RSS $((rss / 1024)) MB"
+  done
+}
+
+# --- cleave -------------------------------------------------------------------------------------------------
+cat > "$WORK/cleave.yml" <<YAML
+source: '$SRC'
+targets:
+  main: '$DST_ADMIN'
+services:
+  orders:
+    database: orders_cleave
+    tables: [public.orders, public.order_items]
+YAML
+setup_cleave() {
+  $PSQL -d "$DST_ADMIN" -c "DROP DATABASE IF EXISTS orders_cleave WITH (FORCE)" >/dev/null
+  rm -rf "$WORK/cleave-work"
+}
+run_cleave() {
+  "$CLEAVE" copy -f "$WORK/cleave.yml" --secrets "$WORK/secrets.env" --jobs "$JOBS" --work-dir "$WORK/cleave-work" \
+    --format json > "$WORK/cleave-$(date +%s%N).json"
+}
+export -f run_cleave
+echo "cleave copy"; measure "cleave copy" setup_cleave run_cleave
+CLEAVE_DATA=$(python3 - "$WORK" <<'PY'
+import glob, json, statistics, sys
+values = [json.load(open(f))["seconds"]["data"] for f in sorted(glob.glob(sys.argv[1] + "/cleave-*.json"))]
+print(f"{statistics.median(values):.2f}" if values else "n/a")
+PY
+)
+
+# --- pg_dump | pg_restore ------------------------------------------------------------------------------------
+setup_t() { reset_target t_bench; rm -rf "$WORK/dump"; }
+run_dump_pipe() { pg_dump -Fc $TABLES -d "$SRC" | pg_restore --no-owner -d "host=127.0.0.1 port=$DST_PORT user=postgres dbname=t_bench"; }
+export -f run_dump_pipe
+echo "pg_dump -Fc | pg_restore"; measure "pg_dump -Fc | pg_restore" setup_t run_dump_pipe
+run_dump_dir() {
+  pg_dump -Fd -j "$JOBS" $TABLES -f "$WORK/dump" -d "$SRC" &&
+    pg_restore --no-owner -j "$JOBS" -d "host=127.0.0.1 port=$DST_PORT user=postgres dbname=t_bench" "$WORK/dump"
+}
+export -f run_dump_dir
+echo "pg_dump -Fd -j + pg_restore -j"; measure "pg_dump -Fd -j $JOBS + pg_restore -j $JOBS" setup_t run_dump_dir
+
+# --- psql COPY | psql COPY -----------------------------------------------------------------------------------
+T="host=127.0.0.1 port=$DST_PORT user=postgres dbname=t_bench"
+run_psql_pipe() {
+  pg_dump --section=pre-data $TABLES -d "$SRC" | $PSQL -d "$T" >/dev/null
+  local start=$(date +%s.%N)
+  for table in orders order_items; do
+    psql -X -d "$SRC" -c "COPY $table TO STDOUT" | psql -X -q -d "$T" -c "COPY $table FROM STDIN"
+  done
+  echo "$(date +%s.%N) - $start" | bc >> "$WORK/pipe-data"
+  pg_dump --section=post-data $TABLES -d "$SRC" | $PSQL -d "$T" >/dev/null
+}
+export -f run_psql_pipe
+: > "$WORK/pipe-data"
+echo "psql COPY | psql COPY"; measure "psql COPY | psql COPY (+ pg_dump schema)" setup_t run_psql_pipe
+PIPE_DATA=$(sort -n "$WORK/pipe-data" | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}')
+
+# --- pgcopydb ------------------------------------------------------------------------------------------------
+cat > "$WORK/filters.ini" <<INI
+[include-only-table]
+public.orders
+public.order_items
+INI
+run_pgcopydb() {
+  rm -rf "$WORK/pgcopydb"
+  pgcopydb clone --source "postgres://postgres@127.0.0.1:$SRC_PORT/shop" \
+    --target "postgres://postgres@127.0.0.1:$DST_PORT/t_bench" --dir "$WORK/pgcopydb" \
+    --table-jobs "$JOBS" --index-jobs "$JOBS" --filters "$WORK/filters.ini" --no-owner --no-acl --skip-extensions
+}
+export -f run_pgcopydb
+echo "pgcopydb clone"; measure "pgcopydb clone (filtered)" setup_t run_pgcopydb
+
+# --- ceilings ------------------------------------------------------------------------------------------------
+run_read_ceiling() { for table in orders order_items; do psql -X -d "$SRC" -c "COPY $table TO STDOUT" > /dev/null; done; }
+export -f run_read_ceiling
+echo "COPY TO /dev/null"; measure "ceiling: COPY TO /dev/null on the source" true run_read_ceiling
+for table in orders order_items; do
+  psql -X -d "$SRC" -c "COPY $table TO STDOUT" > "$WORK/$table.copy"
+done
+chown postgres "$WORK"/*.copy
+setup_write() { reset_target t_bench; pg_dump --section=pre-data $TABLES -d "$SRC" | $PSQL -d "$T" >/dev/null; }
+run_write_ceiling() { for table in orders order_items; do $PSQL -d "$T" -c "COPY $table FROM '$WORK/$table.copy'"; done; }
+export -f run_write_ceiling
+echo "COPY FROM file"; measure "ceiling: COPY FROM a local file on the target" setup_write run_write_ceiling
+
+# --- memory at 1x, 2x, 4x rows -------------------------------------------------------------------------------
+MEM="$WORK/mem.tsv"; : > "$MEM"
+for size in 1x 2x 4x; do
+  cat > "$WORK/mem-$size.yml" <<YAML
+source: '$SRC'
+targets:
+  main: '$DST_ADMIN'
+services:
+  mem$size:
+    database: mem_$size
+    tables: [public.mem_$size]
+YAML
+  $PSQL -d "$DST_ADMIN" -c "DROP DATABASE IF EXISTS mem_$size WITH (FORCE)" >/dev/null
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$CLEAVE" copy -f "$WORK/mem-$size.yml" --secrets "$WORK/secrets.env" \
+    --jobs 1 --work-dir "$WORK/mem-work-$size" > /dev/null 2>&1
+  read -r secs rss < "$WORK/time"
+  rows=$($PSQL -At -d "$SRC" -c "SELECT count(*) FROM mem_$size")
+  bytes=$($PSQL -At -d "$SRC" -c "SELECT pg_size_pretty(pg_relation_size('mem_$size'))")
+  echo -e "$size\t$rows\t$bytes\t$secs\t$rss" >> "$MEM"
+done
+
+# --- report --------------------------------------------------------------------------------------------------
+python3 - "$RESULTS" "$MEM" "$OUT" "$DATA_BYTES" "$CLEAVE_DATA" "$PIPE_DATA" "$ORDERS" "$ITEMS" "$RUNS" "$JOBS" <<'PY'
+import collections, platform, statistics, subprocess, sys
+results, mem, out, data_bytes, cleave_data, pipe_data, orders, items, runs, jobs = sys.argv[1:]
+rows = collections.OrderedDict()
+for line in open(results):
+    name, secs, rss = line.rstrip("\n").split("\t")
+    rows.setdefault(name, []).append((None if secs == "failed" else float(secs), int(rss)))
+mb = int(data_bytes) / 1048576
+def cpu():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"): return line.split(":", 1)[1].strip()
+    return platform.processor()
+mem_total = int(open("/proc/meminfo").readline().split()[1]) // 1048576
+pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+lines = ["# Performance", "",
+  "Measured by `bench/run.sh` (the command below), which builds a source with a synthetic order service next to "
+  "pagila and copies that service with each tool, side by side in one run, on two local PostgreSQL clusters "
+  "(source and target on the same machine). Each figure is the median of the runs; MB/s is the heap size of "
+  "`orders` + `order_items` divided by the end-to-end time (schema, data, indexes, constraints).", "",
+  f"- Command: `ORDERS={orders} ITEMS={items} RUNS={runs} JOBS={jobs} bench/run.sh`",
+  f"- Data: {orders} orders and {items} order_items, {mb:.0f} MB of heap",
+  f"- Machine: {cpu()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, {mem_total} GiB; {pg}", "",
+  "| tool | median seconds | MB/s | peak RSS (MB) | runs |", "|---|---|---|---|---|"]
+medians = {}
+for name, values in rows.items():
+    ok = [v for v in values if v[0] is not None]
+    label = name.replace("|", "\\|")
+    if not ok:
+        lines.append(f"| {label} | failed | | | {len(values)} |"); continue
+    secs = statistics.median(v[0] for v in ok); rss = max(v[1] for v in ok) / 1024
+    medians[name] = secs
+    lines.append(f"| {label} | {secs:.2f} | {mb / secs:.0f} | {rss:.0f} | {', '.join(f'{v[0]:.2f}' for v in ok)} |")
+others = {k: v for k, v in medians.items() if not k.startswith("cleave") and not k.startswith("ceiling")}
+lines += ["", "## Targets", ""]
+if "cleave copy" in medians and others:
+    fastest = min(others, key=others.get)
+    ratio = medians["cleave copy"] / others[fastest]
+    lines.append(f"- End to end: cleave {medians['cleave copy']:.2f}s vs the fastest other tool ({fastest}) "
+                 f"{others[fastest]:.2f}s: **{ratio:.2f}x** (target: at most 0.8x).")
+try:
+    c, p = float(cleave_data), float(pipe_data)
+    lines.append(f"- Data phase: cleave {c:.2f}s vs `psql COPY | psql COPY` {p:.2f}s: **{c / p:.2f}x** (target: within 1.10x).")
+except ValueError:
+    pass
+lines += ["", "## Memory", "", "cleave copy of one table at 1x, 2x and 4x the rows (`--jobs 1`):", "",
+          "| size | rows | table | seconds | peak RSS (MB) |", "|---|---|---|---|---|"]
+for line in open(mem):
+    size, nrows, size_pretty, secs, rss = line.rstrip("\n").split("\t")
+    lines.append(f"| {size} | {nrows} | {size_pretty} | {secs} | {int(rss) / 1024:.0f} |")
+lines.append("")
+open(out, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY

@@ -245,6 +245,14 @@ for line in open(mem):
     size, nrows, size_pretty, secs, rss = line.rstrip("\n").split("\t")
     lines.append(f"| {size} | {nrows} | {size_pretty} | {secs} | {int(rss) / 1024:.0f} |")
 lines.append("")
+# A hand-written analysis below the marker survives a rerun; review it against the new figures.
+marker = "## Reading the numbers"
+try:
+    previous = open(out).read()
+    if marker in previous:
+        lines.append(previous[previous.index(marker):].rstrip("\n"))
+except FileNotFoundError:
+    pass
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

@@ -106,7 +106,9 @@ public struct Copier: Sendable {
         tables.append(.init(table: name, rows: rows, bytes: bytes, resumed: !done.isEmpty))
         for job in jobs where state.finished[job.step] == nil { pending.append((job, state.target.database)) }
       }
-      await reporter.plan(service: state.plan.name, jobs: pending.filter { $0.0.service == state.plan.name }.count)
+      let mine = pending.filter { $0.0.service == state.plan.name }
+      await reporter.plan(
+        service: state.plan.name, jobs: mine.count, bytes: mine.reduce(0) { $0 + $1.0.estimatedBytes })
       summary.services.append(
         .init(
           name: state.plan.name, database: state.target.databaseName, tables: tables, schemaSteps: 0, sequences: 0,

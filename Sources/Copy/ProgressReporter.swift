@@ -6,6 +6,8 @@ public actor ProgressReporter {
   private let live: Bool
   private let quiet: Bool
   private var totals: [String: (rows: Int, bytes: Int, done: Int, of: Int)] = [:]
+  /// The on-disk size of what is left to copy, for the ETA (COPY text is usually a little smaller).
+  private var expectedBytes: Int64 = 0
   private let started = Date()
 
   /// - Parameter quiet: say nothing (for `--format json` consumers that read standard error too).
@@ -19,8 +21,9 @@ public actor ProgressReporter {
     FileHandle.standardError.write(Data(((live ? "\r\u{1B}[K" : "") + line + "\n").utf8))
   }
 
-  func plan(service: String, jobs: Int) {
+  func plan(service: String, jobs: Int, bytes: Int64) {
     totals[service, default: (0, 0, 0, 0)].of += jobs
+    expectedBytes += bytes
   }
 
   func finished(service: String, table: String, rows: Int, bytes: Int) {
@@ -30,10 +33,13 @@ public actor ProgressReporter {
     entry.done += 1
     totals[service] = entry
     let elapsed = max(Date().timeIntervalSince(started), 0.001)
-    let rate = Double(totals.values.reduce(0) { $0 + $1.bytes }) / elapsed / 1_048_576
+    let copied = Double(totals.values.reduce(0) { $0 + $1.bytes })
+    let rate = copied / elapsed / 1_048_576
+    let left = max(0, Double(expectedBytes) - copied) / 1_048_576
+    let eta = rate > 0 && totals.values.contains { $0.done < $0.of } ? String(format: ", ETA ~%.0fs", left / rate) : ""
     let status =
       "\(service): \(entry.done)/\(entry.of) tables, \(entry.rows) rows, "
-      + String(format: "%.1f MB, %.1f MB/s", Double(entry.bytes) / 1_048_576, rate)
+      + String(format: "%.1f MB, %.1f MB/s", Double(entry.bytes) / 1_048_576, rate) + eta
     if live {
       guard !quiet else { return }
       FileHandle.standardError.write(Data(("\r\u{1B}[K" + status + " (last: \(table))").utf8))

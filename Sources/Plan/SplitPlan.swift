@@ -25,4 +25,7 @@ public struct ServicePlan: Sendable {
   /// Every table it owns, partitions included, in name order.
   public var tables: [QualifiedName]
   public var transforms: [QualifiedName: TableTransform]
+  /// Role passwords the plan gives (from `${ENV}`); nil means generate one.
+  public var ownerPassword: String?
+  public var appPassword: String?
 }

@@ -47,8 +47,11 @@ public struct Provisioner: Sendable {
     let mark = Provenance.mark(service: service.name)
     var created: [String] = []
     do {
-      for (role, key) in [(roles.owner, roles.ownerSecretKey), (roles.login, roles.loginSecretKey)] {
-        if try await ensureRole(role, key: key, mark: mark, admin: admin, secrets: &secrets) {
+      for (role, key, given) in [
+        (roles.owner, roles.ownerSecretKey, service.ownerPassword),
+        (roles.login, roles.loginSecretKey, service.appPassword),
+      ] {
+        if try await ensureRole(role, key: key, given: given, mark: mark, admin: admin, secrets: &secrets) {
           created.append("role \(role)")
         }
       }
@@ -101,7 +104,7 @@ public struct Provisioner: Sendable {
   ///
   /// Returns whether it was created now.
   private func ensureRole(
-    _ role: String, key: String, mark: String, admin: SerialConnection, secrets: inout SecretsFile
+    _ role: String, key: String, given: String?, mark: String, admin: SerialConnection, secrets: inout SecretsFile
   ) async throws -> Bool {
     let existing = try await admin.query(
       "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role])
@@ -111,6 +114,10 @@ public struct Provisioner: Sendable {
           .notCreatedByCleave, "role \(role) already exists on the target and Cleave did not create it",
           hint: "Cleave never takes over roles it did not create; drop or rename that role, or rename the service")
       }
+      if let given, secrets[key] == nil {
+        secrets.set(key, given)  // the plan holds it; record it for the per-service configuration
+        return false
+      }
       guard secrets[key] != nil else {
         throw CleaveError(
           .secretMissing, "role \(role) exists but its password is not in \(secretsPath)",
@@ -118,7 +125,7 @@ public struct Provisioner: Sendable {
       }
       return false
     }
-    let password = secrets[key] ?? SecretsFile.generatePassword()
+    let password = given ?? secrets[key] ?? SecretsFile.generatePassword()
     secrets.set(key, password)
     try secrets.save()  // before the role exists, so a crash never leaves a role whose password is lost
     let quoted = try await admin.quoteIdentifier(role)

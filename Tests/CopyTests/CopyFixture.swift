@@ -14,7 +14,10 @@ struct CopyFixture {
 
   /// Writes `services` (the YAML under `services:`, with `{s}` standing for the suffix) into a plan whose
   /// source is `source` and whose target is the sandbox.
-  init(sandbox: PostgresSandbox, source: ConnInfo, services: String, sourceURL: String? = nil) throws {
+  init(
+    sandbox: PostgresSandbox, source: ConnInfo, services: String, sourceURL: String? = nil,
+    environment extra: [String: String] = [:]
+  ) throws {
     self.sandbox = sandbox
     self.source = source
     suffix = String(UUID().uuidString.prefix(8)).lowercased()
@@ -31,7 +34,7 @@ struct CopyFixture {
       \(services.replacingOccurrences(of: "{s}", with: suffix))
       """
     try yaml.write(toFile: planPath, atomically: true, encoding: .utf8)
-    environment = ["SRC": sourceURL ?? source.flattened, "DST": sandbox.connInfo().rawValue]
+    environment = ["SRC": sourceURL ?? source.flattened, "DST": sandbox.connInfo().rawValue].merging(extra) { $1 }
   }
 
   let environment: [String: String]

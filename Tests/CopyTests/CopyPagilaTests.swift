@@ -173,4 +173,28 @@ import Testing
     try await expectEqualContent(fixture)
     #expect(try await CopyFixture.fingerprint("SELECT * FROM rental", in: source) == before)
   }
+
+  @Test func aPasswordFromThePlanIsTheOneTheRoleGets() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("pw_src")
+    try await SerialConnection.connect(source).execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
+    let fixture = try CopyFixture(
+      sandbox: sandbox, source: source,
+      services: """
+          notes_{s}:
+            database: notes_{s}
+            app_password: ${NOTES_APP_PW}
+            tables: [public.notes]
+        """, environment: ["NOTES_APP_PW": "from-the-environment-42"])
+    defer { fixture.remove() }
+    let provisioned = try await fixture.split().provision()
+    let app = try #require(provisioned.first?.roles.login)
+    try await SerialConnection.connect(sandbox.connInfo()).execute(
+      "GRANT \(PostgresSandbox.passwordGroup) TO \(app)")
+    let connection = try await SerialConnection.connect(
+      fixture.database("notes").with("user", app).with("password", "from-the-environment-42"))
+    #expect(try await connection.query("SELECT current_user").scalar == app)
+    let secrets = try String(contentsOfFile: fixture.secretsPath, encoding: .utf8)
+    #expect(secrets.contains("=from-the-environment-42"))
+  }
 }

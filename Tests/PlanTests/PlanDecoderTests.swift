@@ -79,6 +79,7 @@ import Testing
           tables: [public.products, public.categories, public.product_*]
         identity:
           database: identity_db
+          app_password: ${IDENTITY_APP_PW}
           schema: auth_schema
           schemas: [auth_schema]
           transforms:
@@ -90,7 +91,10 @@ import Testing
                 id: { rekey: { via: auth_schema.firebase_map, match: user_id, take: firebase_uid }, rename_to: uid }
                 display: { add: "first || ' ' || last", type: text }
       """
-    let plan = try PlanDecoder.decode(yaml: yaml, path: "cleave.yml", environment: ["APP_PASSWORD": "pw"])
+    let plan = try PlanDecoder.decode(
+      yaml: yaml, path: "cleave.yml", environment: ["APP_PASSWORD": "pw", "IDENTITY_APP_PW": "from-env"])
+    #expect(plan.services[1].appPassword == "from-env")
+    #expect(plan.services[1].ownerPassword == nil)
     #expect(plan.source.url == "postgres://app:pw@127.0.0.1:5432/shop")
     #expect(plan.targets.map(\.name) == ["main"])
     #expect(plan.services.map(\.name) == ["catalog", "identity"])

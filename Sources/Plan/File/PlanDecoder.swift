@@ -8,7 +8,9 @@ import Yams
 /// (`PlanResolver`).
 public enum PlanDecoder {
   static let topLevelKeys = ["version", "source", "targets", "services"]
-  static let serviceKeys = ["target", "database", "schema", "tables", "schemas", "transforms"]
+  static let serviceKeys = [
+    "target", "database", "schema", "tables", "schemas", "transforms", "owner_password", "app_password",
+  ]
   static let transformKeys = ["where", "rename_to", "columns"]
   static let columnKeys = ["drop", "rename_to", "add", "type", "rekey"]
   static let rekeyKeys = ["via", "match", "take", "on_missing"]
@@ -84,7 +86,7 @@ public enum PlanDecoder {
     let servicesReader = try YAMLReader(servicesNode, file: path, context: "`services`")
     var services: [Service] = []
     for (name, node) in servicesReader.entries {
-      services.append(try service(name: name, node: node, file: path))
+      services.append(try service(name: name, node: node, file: path, expander: expander))
     }
     return PlanFile(path: path, source: source, targets: targets, services: services)
   }
@@ -107,7 +109,9 @@ public enum PlanDecoder {
     return Endpoint(url: try expander.expand(url), location: url.location)
   }
 
-  private static func service(name: Located<String>, node: Node, file: String) throws(CleaveError) -> Service {
+  private static func service(name: Located<String>, node: Node, file: String, expander: EnvironmentExpander)
+    throws(CleaveError) -> Service
+  {
     let reader = try YAMLReader(node, file: file, context: "service \"\(name.value)\"")
     try reader.rejectUnknownKeys(allowed: serviceKeys)
     let target = try reader.string("target")
@@ -126,10 +130,19 @@ public enum PlanDecoder {
         transforms.append(try transform(table: table, node: value, file: file))
       }
     }
+    var passwords: [String?] = []
+    for key in ["owner_password", "app_password"] {
+      guard let value = try reader.string(key) else {
+        passwords.append(nil)
+        continue
+      }
+      passwords.append(try expander.expand(value))
+    }
     return Service(
       name: name.value, location: name.location, target: target?.value, targetLocation: target?.location,
       database: database.value, schema: try reader.string("schema")?.value, tables: try reader.list("tables"),
-      schemas: try reader.list("schemas"), transforms: transforms)
+      schemas: try reader.list("schemas"), transforms: transforms, ownerPassword: passwords[0],
+      appPassword: passwords[1])
   }
 
   private static func transform(table: Located<String>, node: Node, file: String) throws(CleaveError) -> TableTransform

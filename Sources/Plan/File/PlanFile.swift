@@ -43,6 +43,9 @@ public struct Service: Sendable {
   /// Schemas whose every table the service owns.
   public var schemas: [Located<String>]
   public var transforms: [TableTransform]
+  /// Passwords for the service's roles, when the plan gives them (`${ENV}`); otherwise provision generates them.
+  public var ownerPassword: String?
+  public var appPassword: String?
 }
 
 /// A value from the plan and where it was written.

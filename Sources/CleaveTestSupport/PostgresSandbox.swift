@@ -75,20 +75,33 @@ public final class PostgresSandbox: Sendable {
 
       """
     try hba.write(toFile: data + "/pg_hba.conf", atomically: false, encoding: .utf8)
+    try await startServer()
+    let admin = try await SerialConnection.connect(connInfo())
+    try await admin.execute("CREATE ROLE \(Self.passwordGroup) NOLOGIN")
+  }
+
+  /// Starts the server of an existing data directory (`pg_ctl start`, waiting until it accepts connections).
+  public func startServer() async throws {
     let options = [
       "-c listen_addresses=127.0.0.1", "-p \(port)", "-k \(directory)", "-c fsync=off",
       "-c synchronous_commit=off", "-c full_page_writes=off", "-c shared_preload_libraries=pg_stat_statements",
       "-c max_connections=200", "-c wal_level=logical",
     ].joined(separator: " ")
     let started = try await ToolRunner.run(
-      binaries.path("pg_ctl"), ["-D", data, "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"],
+      binaries.path("pg_ctl"),
+      ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"],
       as: owner)
     guard started.succeeded else {
       let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
       throw SandboxError("pg_ctl start failed: \(started.standardError)\n\(log.suffix(2000))")
     }
-    let admin = try await SerialConnection.connect(connInfo())
-    try await admin.execute("CREATE ROLE \(Self.passwordGroup) NOLOGIN")
+  }
+
+  /// Stops the server at once, as a crash or a lost host would (`pg_ctl -m immediate stop`), keeping its data.
+  public func crashServer() async throws {
+    let stopped = try await ToolRunner.run(
+      binaries.path("pg_ctl"), ["-D", directory + "/data", "-m", "immediate", "-w", "stop"], as: owner)
+    guard stopped.succeeded else { throw SandboxError("pg_ctl stop failed: \(stopped.standardError)") }
   }
 
   /// Creates an empty database with a name unique in this cluster, optionally from a template, and returns the

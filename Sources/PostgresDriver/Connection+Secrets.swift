@@ -4,16 +4,7 @@ extension Connection {
   /// `text` as a SQL string literal, by libpq's `PQescapeLiteral`, for the few statements that take no
   /// parameters (DDL such as `COMMENT ON`).
   public func quoteLiteral(_ text: String) throws(PostgresError) -> String {
-    let utf8 = Array(text.utf8)
-    guard
-      let escaped = utf8.withUnsafeBufferPointer({ buffer in
-        buffer.withMemoryRebound(to: CChar.self) { PQescapeLiteral(handle, $0.baseAddress, $0.count) }
-      })
-    else {
-      throw PostgresError(kind: .query, message: Self.trimmed(PQerrorMessage(handle)), server: info.redacted)
-    }
-    defer { PQfreemem(escaped) }
-    return String(cString: escaped)
+    try escape(text, with: PQescapeLiteral)
   }
 
   /// The SCRAM verifier of `password` for `user`, computed here by libpq (as `psql`'s `\password` does), so the

@@ -99,10 +99,17 @@ public final class Connection {
 
   /// `name` as a quoted SQL identifier (`"Order Items"`), by libpq's own `PQescapeIdentifier`.
   public func quoteIdentifier(_ name: String) throws(PostgresError) -> String {
-    let utf8 = Array(name.utf8)
+    try escape(name, with: PQescapeIdentifier)
+  }
+
+  /// Runs one of libpq's escaping functions (which know the connection's encoding) over `text`.
+  func escape(
+    _ text: String, with function: (OpaquePointer?, UnsafePointer<CChar>?, Int) -> UnsafeMutablePointer<CChar>?
+  ) throws(PostgresError) -> String {
+    let utf8 = Array(text.utf8)
     guard
       let escaped = utf8.withUnsafeBufferPointer({ buffer in
-        buffer.withMemoryRebound(to: CChar.self) { PQescapeIdentifier(conn, $0.baseAddress, $0.count) }
+        buffer.withMemoryRebound(to: CChar.self) { function(conn, $0.baseAddress, $0.count) }
       })
     else {
       throw PostgresError(kind: .query, message: Self.trimmed(PQerrorMessage(conn)), server: info.redacted)

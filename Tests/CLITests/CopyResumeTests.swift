@@ -84,10 +84,6 @@ import Testing
   }
 
   func fingerprint(_ query: String, in info: ConnInfo) async throws -> String {
-    let connection = try await SerialConnection.connect(info)
-    return try await connection.query(
-      "SELECT count(*)::text || ':' || coalesce(md5(string_agg(x, E'\\n' ORDER BY x)), '') FROM "
-        + "(SELECT q::text AS x FROM (\(query)) AS q) AS s"
-    ).scalar ?? ""
+    try await Fixtures.fingerprint(query, in: info)
   }
 }

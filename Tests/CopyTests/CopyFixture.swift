@@ -16,8 +16,9 @@ struct CopyFixture {
   /// source is `source` and whose target is the sandbox.
   init(
     sandbox: PostgresSandbox, source: ConnInfo, services: String, sourceURL: String? = nil,
-    environment extra: [String: String] = [:]
+    environment extra: [String: String] = [:], target: PostgresSandbox? = nil
   ) throws {
+    let sandbox = target ?? sandbox
     self.sandbox = sandbox
     self.source = source
     suffix = String(UUID().uuidString.prefix(8)).lowercased()
@@ -52,13 +53,8 @@ struct CopyFixture {
 
   func remove() { try? FileManager.default.removeItem(atPath: folder) }
 
-  /// An order-independent fingerprint of a query's rows: the md5 of their text forms, sorted.
+  /// See `Fixtures.fingerprint(_:in:)`.
   static func fingerprint(_ query: String, in info: ConnInfo) async throws -> String {
-    let connection = try await SerialConnection.connect(info)
-    defer { Task { await connection.close() } }
-    let result = try await connection.query(
-      "SELECT count(*)::text || ':' || coalesce(md5(string_agg(x, E'\\n' ORDER BY x)), '') FROM "
-        + "(SELECT q::text AS x FROM (\(query)) AS q) AS s")
-    return result.scalar ?? ""
+    try await Fixtures.fingerprint(query, in: info)
   }
 }

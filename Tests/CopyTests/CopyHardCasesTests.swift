@@ -162,4 +162,54 @@ import Testing
       "SELECT id, firebase_uid FROM posts ORDER BY id")
     #expect(copied.rows == [["10", "fb-one"], ["11", "fb-two"], ["12", "fb-three"], ["13", nil]])
   }
+
+  /// The target server dies in the middle of the copy: a clear error names the service, nothing of the source
+  /// changes, and once the server is back the same copy finishes with every row exactly once.
+  @Test func aTargetThatGoesDownMidCopyIsResumedOnceItIsBack() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("down_src")
+    try await SerialConnection.connect(source).execute(
+      """
+      CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, payload text);
+      INSERT INTO events SELECT i, 'kind ' || (i % 17), repeat(md5(i::text), 4) FROM generate_series(1, 400000) i;
+      ANALYZE events;
+      """)
+    let target = try await PostgresSandbox.start()
+    do {
+      let fixture = try CopyFixture(
+        sandbox: sandbox, source: source,
+        services: """
+            events_{s}:
+              database: events_{s}
+              tables: [public.events]
+          """, target: target)
+      defer { fixture.remove() }
+      let before = try await CopyFixture.fingerprint("SELECT * FROM events", in: source)
+      let copy = Task { try await fixture.copy(jobs: 1, splitBytes: 4 << 20) }
+      // Crash the target as soon as the first key range is committed.
+      var crashed = false
+      for _ in 0..<400 where !crashed {
+        let progress = try? await SerialConnection.connect(fixture.database("events")).query(
+          "SELECT count(*) FROM _cleave.progress WHERE step LIKE 'data %'")
+        if let count = progress?.scalar.flatMap({ Int($0) }), count > 0 {
+          try await target.crashServer()
+          crashed = true
+        } else {
+          try await Task.sleep(for: .milliseconds(20))
+        }
+      }
+      #expect(crashed, "the copy never committed a range")
+      let failure = await #expect(throws: CleaveError.self) { try await copy.value }
+      #expect(failure?.message.contains("events_\(fixture.suffix)") == true, "\(String(describing: failure))")
+      #expect(try await CopyFixture.fingerprint("SELECT * FROM events", in: source) == before)
+
+      try await target.startServer()
+      _ = try await fixture.copy(jobs: 1, splitBytes: 4 << 20)
+      #expect(try await CopyFixture.fingerprint("SELECT * FROM events", in: fixture.database("events")) == before)
+    } catch {
+      try? await target.stop()
+      throw error
+    }
+    try await target.stop()
+  }
 }

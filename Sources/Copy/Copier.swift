@@ -50,11 +50,6 @@ public struct Copier: Sendable {
       seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
       phaseStart = clock.now
     }
-    for service in plan.services where service.schema != nil {
-      throw CleaveError(
-        .copyFailed, "service \"\(service.name)\" goes to a schema of a shared database, which copy does not do yet",
-        hint: "give the service a database of its own (remove `schema:`) for now")
-    }
     do {
       try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
     } catch {
@@ -67,8 +62,18 @@ public struct Copier: Sendable {
     let archive = try await SchemaArchive.dump(source: source, snapshot: snapshot.id, directory: workDirectory)
 
     var states: [ServiceState] = []
+    var moved: [CopySummary.ServiceResult] = []
     for service in plan.services {
-      guard let target = provisioned.first(where: { $0.name == service.name }) else { continue }
+      guard var target = provisioned.first(where: { $0.name == service.name }) else { continue }
+      if service.schema != nil, let done = try await SchemaMove.finished(service, shared: target) {
+        moved.append(done)
+        continue
+      }
+      if service.schema != nil {
+        // Staged in a private database first; `SchemaMove` puts it into its schema at the end.
+        target = try await StagingDatabase.ensure(
+          for: service, target: targetServer(of: service), roles: target.roles)
+      }
       let selection = try await SchemaSelection.compute(tables: service.tables, catalog: catalog, snapshot: reader)
       let admin: SerialConnection
       do { admin = try await SerialConnection.connect(target.database) } catch {
@@ -111,8 +116,9 @@ public struct Copier: Sendable {
         service: state.plan.name, jobs: mine.count, bytes: mine.reduce(0) { $0 + $1.0.estimatedBytes })
       summary.services.append(
         .init(
-          name: state.plan.name, database: state.target.databaseName, tables: tables, schemaSteps: 0, sequences: 0,
-          skippedForeignKeys: 0))
+          name: state.plan.name,
+          database: state.plan.schema.map { "\(state.plan.database) (schema \($0))" } ?? state.target.databaseName,
+          tables: tables, schemaSteps: 0, sequences: 0, skippedForeignKeys: 0))
     }
 
     let workers = try await openWorkers(source: source, snapshot: snapshot.id)
@@ -144,10 +150,23 @@ public struct Copier: Sendable {
       try await TransformFinisher(service: state.plan, catalog: catalog).run(admin: state.admin)
       await state.admin.close()
     }
+    for state in states where state.plan.schema != nil {
+      guard let shared = provisioned.first(where: { $0.name == state.plan.name }) else { continue }
+      for worker in workers { await worker.closeTarget(state.plan.name) }
+      try await SchemaMove(
+        service: state.plan, staging: state.target, shared: shared, targetServer: targetServer(of: state.plan),
+        workDirectory: workDirectory
+      ).run()
+    }
     for worker in workers { await worker.closeAll() }
     endPhase("post-data")
+    summary.services += moved
     summary.seconds = seconds
     return summary
+  }
+
+  private func targetServer(of service: ServicePlan) -> ConnInfo {
+    ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
   }
 
   private func openWorkers(source: ConnInfo, snapshot: String) async throws -> [CopyWorker] {

@@ -197,4 +197,60 @@ import Testing
     let secrets = try String(contentsOfFile: fixture.secretsPath, encoding: .utf8)
     #expect(secrets.contains("=from-the-environment-42"))
   }
+
+  /// The `auth_schema` / `post_schema` layout: two services in one shared database, a schema each.
+  @Test func servicesShareADatabaseInSchemasOfTheirOwn() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await Fixtures.pagila(in: sandbox, prefix: "shared_src")
+    let fixture = try CopyFixture(
+      sandbox: sandbox, source: source,
+      services: """
+          films_{s}:
+            database: shop_{s}
+            schema: films
+            tables: [public.film, public.language, public.film_category, public.category]
+          places_{s}:
+            database: shop_{s}
+            schema: places
+            tables: [public.city, public.country]
+        """)
+    defer { fixture.remove() }
+    let summary = try await fixture.copy()
+    #expect(
+      summary.services.map(\.database) == [
+        "shop_\(fixture.suffix) (schema films)", "shop_\(fixture.suffix) (schema places)",
+      ])
+    let shared = fixture.database("shop")
+    for (schema, table) in [
+      ("films", "film"), ("films", "language"), ("films", "film_category"), ("places", "city"),
+      ("places", "country"),
+    ] {
+      #expect(
+        try await CopyFixture.fingerprint("SELECT * FROM \(schema).\(table)", in: shared)
+          == CopyFixture.fingerprint("SELECT * FROM public.\(table)", in: source), "\(schema).\(table)")
+    }
+    let admin = try await SerialConnection.connect(shared)
+    let staging = try await SerialConnection.connect(sandbox.connInfo()).query(
+      "SELECT count(*) FROM pg_database WHERE datname LIKE $1", ["%\(fixture.suffix)_cleave_staging"])
+    #expect(staging.scalar == "0", "staging databases are dropped after the move")
+    let sequence = "SELECT last_value, is_called FROM films.film_film_id_seq"
+    #expect(
+      try await admin.query(sequence).rows
+        == SerialConnection.connect(source).query(
+          "SELECT last_value, is_called FROM public.film_film_id_seq"
+        ).rows)
+    // Each application role reaches its own schema only.
+    let placesApp = "places_\(fixture.suffix)_app"
+    try await SerialConnection.connect(sandbox.connInfo()).execute(
+      "GRANT \(PostgresSandbox.passwordGroup) TO \(placesApp)")
+    let secrets = try String(contentsOfFile: fixture.secretsPath, encoding: .utf8)
+    let key = placesApp.uppercased() + "_PASSWORD="
+    let password = try #require(secrets.split(separator: "\n").first { $0.hasPrefix(key) }).dropFirst(key.count)
+    let app = try await SerialConnection.connect(shared.with("user", placesApp).with("password", String(password)))
+    #expect(try await app.query("SELECT count(*) > 0 FROM places.city").scalar == "t")
+    let denied = await #expect(throws: PostgresError.self) { try await app.query("SELECT * FROM films.film LIMIT 1") }
+    #expect(denied?.sqlState == "42501")
+    let again = try await fixture.copy()
+    #expect(again.services.allSatisfy { $0.tables.allSatisfy(\.resumed) })
+  }
 }

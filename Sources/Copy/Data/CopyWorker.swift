@@ -30,6 +30,9 @@ actor CopyWorker {
     source = nil
   }
 
+  /// Closes the session to one service's database (before it is dropped or moved).
+  func closeTarget(_ service: String) { targets[service] = nil }
+
   func closeAll() {
     closeSource()
     targets = [:]

@@ -1,0 +1,58 @@
+import CleaveCore
+import Plan
+import PostgresDriver
+
+/// A private database where a service bound for a schema of a shared database is copied first, before it moves
+/// into its schema (`cleave copy`); Cleave creates it, marks it, and drops it once the move is done.
+public enum StagingDatabase {
+  /// The staging database's name for a service: `<service>_cleave_staging`.
+  public static func name(for service: String) -> String { service + "_cleave_staging" }
+
+  static func mark(for service: String) -> String { "cleave: staging for service \(service)" }
+
+  /// Creates the staging database (owned by the service's owner role) unless Cleave made it already.
+  ///
+  /// - Returns: the service as provisioned, pointing at the staging database.
+  /// - Throws: `CleaveError` when a database of that name exists and is not Cleave's staging database.
+  public static func ensure(for service: ServicePlan, target: ConnInfo, roles: ServiceRoles) async throws
+    -> ProvisionedService
+  {
+    let name = name(for: service.name)
+    let admin: SerialConnection
+    do { admin = try await SerialConnection.connect(target) } catch {
+      throw CleaveError(connecting: error, role: "target \"\(service.target)\" of service \"\(service.name)\"")
+    }
+    defer { Task { await admin.close() } }
+    let existing = try await admin.query(
+      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [name])
+    let quoted = try await admin.quoteIdentifier(name)
+    if let row = existing.namedRows.first {
+      guard row["comment"] == mark(for: service.name) else {
+        throw CleaveError(
+          .notCreatedByCleave, "database \(name) exists on target \"\(service.target)\" and is not Cleave's staging",
+          hint: "drop or rename it; Cleave stages service \"\(service.name)\" there before moving it into its schema")
+      }
+    } else {
+      try await admin.execute(
+        "CREATE DATABASE \(quoted) OWNER \(try await admin.quoteIdentifier(roles.owner)) TEMPLATE template0 ENCODING 'UTF8'"
+      )
+      try await admin.execute(
+        "COMMENT ON DATABASE \(quoted) IS \(try await admin.quoteLiteral(mark(for: service.name)))")
+      try await admin.execute("REVOKE CONNECT, TEMPORARY ON DATABASE \(quoted) FROM PUBLIC")
+    }
+    return ProvisionedService(
+      name: service.name, database: target.withDatabase(name), databaseName: name, schema: nil, roles: roles,
+      created: [])
+  }
+
+  /// Drops the staging database after its service moved into the shared database.
+  public static func drop(for service: ServicePlan, target: ConnInfo) async throws {
+    let admin = try await SerialConnection.connect(target)
+    defer { Task { await admin.close() } }
+    let name = name(for: service.name)
+    let existing = try await admin.query(
+      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [name])
+    guard existing.namedRows.first?["comment"] == mark(for: service.name) else { return }
+    try await admin.execute("DROP DATABASE \(try await admin.quoteIdentifier(name)) WITH (FORCE)")
+  }
+}

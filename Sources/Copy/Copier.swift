@@ -96,15 +96,23 @@ public struct Copier: Sendable {
     endPhase("schema")
     var summary = CopySummary(services: [])
     var pending: [(TableJob, ConnInfo)] = []
-    for state in states {
+    for index in states.indices {
+      var state = states[index]
+      defer { states[index] = state }
       var tables: [CopySummary.TableResult] = []
       for name in state.plan.tables {
         guard let table = catalog.table(name), table.kind == .ordinary else { continue }
         let transform = state.plan.transforms[catalog.partitionRoot(of: name)]
         let select = CopySelect(table: table, transform: transform, catalog: catalog)
         try await checkRekeys(select, service: state.plan.name, reader: reader)
-        let jobs = try await splitJobs(
+        var jobs = try await splitJobs(
           select, service: state.plan.name, table: table, reader: reader, admin: state.admin, finished: state.finished)
+        if jobs.contains(where: { job in state.finished[job.step].map { $0.detail != job.signature } ?? false }) {
+          try await forget(table: table.name, service: state.plan.name, admin: state.admin, finished: &state.finished)
+          jobs = try await splitJobs(
+            select, service: state.plan.name, table: table, reader: reader, admin: state.admin, finished: state.finished
+          )
+        }
         let done = jobs.filter { state.finished[$0.step] != nil }
         let rows = done.reduce(0) { $0 + (state.finished[$1.step]?.rows ?? 0) }
         let bytes = done.reduce(0) { $0 + (state.finished[$1.step]?.bytes ?? 0) }
@@ -200,6 +208,32 @@ public struct Copier: Sendable {
       var all: [(String, QualifiedName, Int, Int)] = []
       for try await done in group { all += done }
       return all
+    }
+  }
+
+  /// A table whose rows an earlier run copied under another plan (its filter or re-key changed): its rows and
+  /// progress steps go, in one transaction, so it is copied again whole. Its columns must not have changed: the
+  /// schema step made them, and redoing it means starting the service over.
+  private func forget(
+    table: QualifiedName, service: String, admin: SerialConnection, finished: inout [String: ProgressStore.Step]
+  ) async throws {
+    do {
+      try await admin.execute("BEGIN")
+      try await admin.execute("DELETE FROM ONLY \(table.quoted)")
+      try await admin.query(
+        "DELETE FROM _cleave.progress WHERE step = $1 OR step LIKE $2 OR step = $3",
+        ["data \(table)", "data \(table) %", "split \(table)"])
+      try await admin.execute("COMMIT")
+    } catch {
+      try? await admin.execute("ROLLBACK")
+      throw CleaveError(
+        .copyFailed,
+        "the plan changed which rows of \(table) service \"\(service)\" gets, and its copied rows cannot be removed: \(error)",
+        hint: "drop the service's database and copy again")
+    }
+    for step in finished.keys
+    where step == "data \(table)" || step.hasPrefix("data \(table) ") || step == "split \(table)" {
+      finished[step] = nil
     }
   }
 

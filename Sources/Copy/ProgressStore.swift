@@ -20,8 +20,11 @@ enum ProgressStore {
     """
 
   /// The statement that records `step` as done; run it inside the step's transaction.
-  static func record(_ step: String, rows: Int = 0, bytes: Int = 0, on connection: Connection) throws -> String {
-    "INSERT INTO _cleave.progress (step, rows, bytes) VALUES (\(try connection.quoteLiteral(step)), \(rows), \(bytes))"
+  static func record(
+    _ step: String, rows: Int = 0, bytes: Int = 0, detail: String? = nil, on connection: Connection
+  ) throws -> String {
+    "INSERT INTO _cleave.progress (step, rows, bytes, detail) VALUES (\(try connection.quoteLiteral(step)), \(rows), "
+      + "\(bytes), \(try detail.map { try connection.quoteLiteral($0) } ?? "NULL"))"
   }
 
   /// Every finished step of a service database, with its rows and bytes; empty when the table does not exist yet.

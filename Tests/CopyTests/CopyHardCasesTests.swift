@@ -212,4 +212,36 @@ import Testing
     }
     try await target.stop()
   }
+
+  /// A constraint that fails after the load (a filter orphans rows a foreign key within the service needs): the
+  /// error names the service and the constraint; once the plan is fixed, the rerun recopies the table whose rows
+  /// changed and finishes.
+  @Test func aConstraintThatFailsAfterTheLoadIsFixedByTheNextRun() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await Fixtures.pagila(in: sandbox, prefix: "fk_src")
+    let broken = """
+          rentals_{s}:
+            database: rentals_{s}
+            tables: [public.rental, public.payment]
+            transforms:
+              public.rental:
+                where: rental_date < '2022-06-01'
+      """
+    let fixture = try CopyFixture(sandbox: sandbox, source: source, services: broken)
+    defer { fixture.remove() }
+    let failure = await #expect(throws: CleaveError.self) { try await fixture.copy() }
+    #expect(failure?.code == .schemaCopyFailed)
+    #expect(failure?.message.contains("rentals_\(fixture.suffix)") == true)
+    #expect(failure?.message.contains("rental_id_fkey") == true, "\(String(describing: failure))")
+
+    let fixed = try String(contentsOfFile: fixture.planPath, encoding: .utf8)
+      .replacingOccurrences(of: "where: rental_date < '2022-06-01'", with: "where: rental_id > 0")
+    try fixed.write(toFile: fixture.planPath, atomically: true, encoding: .utf8)
+    _ = try await fixture.copy()
+    for table in ["rental", "payment"] {
+      #expect(
+        try await CopyFixture.fingerprint("SELECT * FROM \(table)", in: fixture.database("rentals"))
+          == CopyFixture.fingerprint("SELECT * FROM \(table)", in: source), "\(table)")
+    }
+  }
 }

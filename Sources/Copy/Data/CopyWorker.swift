@@ -59,7 +59,8 @@ actor CopyWorker {
       let rows = try target.copyIn(job.copyIn) { writer in
         bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT") { chunk in try writer.write(chunk) }
       }
-      try target.execute(try ProgressStore.record(job.step, rows: rows, bytes: bytes, on: target) + "; COMMIT")
+      try target.execute(
+        try ProgressStore.record(job.step, rows: rows, bytes: bytes, detail: job.signature, on: target) + "; COMMIT")
       return (rows, bytes)
     } catch {
       try? target.execute("ROLLBACK")

@@ -211,8 +211,9 @@ public struct Copier: Sendable {
     }
   }
 
-  /// A table whose rows an earlier run copied under another plan (its filter or re-key changed): its rows and
-  /// progress steps go, in one transaction, so it is copied again whole. Its columns must not have changed: the
+  /// Forgets a table whose rows an earlier run copied under another plan (its filter or re-key changed).
+  ///
+  /// Its rows and progress steps go, in one transaction, so it is copied again whole. Its columns must not have changed: the
   /// schema step made them, and redoing it means starting the service over.
   private func forget(
     table: QualifiedName, service: String, admin: SerialConnection, finished: inout [String: ProgressStore.Step]

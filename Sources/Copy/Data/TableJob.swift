@@ -14,7 +14,9 @@ struct TableJob: Sendable {
   var step: String
   var estimatedBytes: Int64
 
-  /// What the job copies, as a short hash of its two statements. It is kept with the progress step, so a rerun
+  /// What the job copies, as a short hash of its two statements.
+  ///
+  /// It is kept with the progress step, so a rerun
   /// whose plan changed the table's rows (a new filter, a new re-key) recopies it instead of keeping stale rows.
   var signature: String {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits: not for security, only to notice a change

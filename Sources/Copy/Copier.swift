@@ -141,6 +141,7 @@ public struct Copier: Sendable {
     for (index, state) in states.enumerated() {
       summary.services[index].sequences = try await copySequences(state, catalog: catalog, reader: reader)
     }
+    await reporter.stop()
     endPhase("data")
     // The data is read: let the snapshot go before the long index builds, so the source's vacuum is not held.
     for worker in workers { await worker.closeSource() }
@@ -198,7 +199,7 @@ public struct Copier: Sendable {
         group.addTask {
           var done: [(String, QualifiedName, Int, Int)] = []
           while let (job, target) = await queue.next() {
-            let (rows, bytes) = try await worker.copy(job, into: target)
+            let (rows, bytes) = try await worker.copy(job, into: target, counters: reporter.bytes)
             await reporter.finished(service: job.service, table: job.table.description, rows: rows, bytes: bytes)
             done.append((job.service, job.table, rows, bytes))
           }

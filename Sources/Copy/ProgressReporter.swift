@@ -1,51 +1,135 @@
 import Foundation
+import Synchronization
 
-/// Tells the person watching how the copy goes: a live line per service on a terminal, plain lines otherwise
-/// (CI, pipes), on standard error so standard output stays the summary.
+/// Tells the person watching how the copy goes, on standard error so standard output stays the summary.
+///
+/// On a terminal: a live bar per service (percent of bytes, tables, rows, MB, MB/s, ETA), redrawn twice a second
+/// from byte counts the workers add as each COPY chunk passes. Without a terminal (CI, pipes): a plain line per
+/// finished table, and a status line per service every ten seconds.
 public actor ProgressReporter {
   private let live: Bool
   private let quiet: Bool
-  private var totals: [String: (rows: Int, bytes: Int, done: Int, of: Int)] = [:]
-  /// The on-disk size of what is left to copy, for the ETA (COPY text is usually a little smaller).
-  private var expectedBytes: Int64 = 0
-  private let started = Date()
+  private var services: [String] = []
+  private var tables: [String: (done: Int, of: Int, rows: Int)] = [:]
+  private var expected: [String: Int64] = [:]
+  private var started: [String: Date] = [:]
+  private var linesDrawn = 0
+  private var ticker: Task<Void, Never>?
+  /// Bytes streamed so far per service; workers add to it for every chunk, without waiting on this actor.
+  nonisolated let bytes = ByteCounters()
 
-  /// - Parameter quiet: say nothing (for `--format json` consumers that read standard error too).
+  /// - Parameter quiet: say nothing (for `--format json`).
   public init(quiet: Bool = false) {
     self.quiet = quiet
     live = isatty(STDERR_FILENO) == 1
   }
 
-  func say(_ line: String) {
+  private func write(_ text: String) {
     guard !quiet else { return }
-    FileHandle.standardError.write(Data(((live ? "\r\u{1B}[K" : "") + line + "\n").utf8))
+    FileHandle.standardError.write(Data(text.utf8))
+  }
+
+  /// A line of its own (a phase starting); on a terminal it goes above the bars.
+  func say(_ line: String) {
+    clearBars()
+    write(line + "\n")
+    drawBars()
   }
 
   func plan(service: String, jobs: Int, bytes: Int64) {
-    totals[service, default: (0, 0, 0, 0)].of += jobs
-    expectedBytes += bytes
+    if !services.contains(service) { services.append(service) }
+    tables[service, default: (0, 0, 0)].of += jobs
+    expected[service, default: 0] += bytes
+    started[service] = started[service] ?? Date()
+    if ticker == nil {
+      let interval: Duration = live ? .milliseconds(500) : .seconds(10)
+      ticker = Task { [weak self] in
+        while !Task.isCancelled {
+          try? await Task.sleep(for: interval)
+          guard let self else { return }
+          await self.tick()
+        }
+      }
+    }
   }
 
   func finished(service: String, table: String, rows: Int, bytes: Int) {
-    var entry = totals[service, default: (0, 0, 0, 0)]
-    entry.rows += rows
-    entry.bytes += bytes
+    var entry = tables[service, default: (0, 0, 0)]
     entry.done += 1
-    totals[service] = entry
-    let elapsed = max(Date().timeIntervalSince(started), 0.001)
-    let copied = Double(totals.values.reduce(0) { $0 + $1.bytes })
-    let rate = copied / elapsed / 1_048_576
-    let left = max(0, Double(expectedBytes) - copied) / 1_048_576
-    let eta = rate > 0 && totals.values.contains { $0.done < $0.of } ? String(format: ", ETA ~%.0fs", left / rate) : ""
-    let status =
-      "\(service): \(entry.done)/\(entry.of) tables, \(entry.rows) rows, "
-      + String(format: "%.1f MB, %.1f MB/s", Double(entry.bytes) / 1_048_576, rate) + eta
+    entry.rows += rows
+    tables[service] = entry
     if live {
-      guard !quiet else { return }
-      FileHandle.standardError.write(Data(("\r\u{1B}[K" + status + " (last: \(table))").utf8))
-      if entry.done == entry.of { FileHandle.standardError.write(Data("\n".utf8)) }
+      clearBars()
+      drawBars()
     } else {
-      say(status + " (\(table) done)")
+      write(status(service) + " (\(table) done)\n")
     }
   }
+
+  /// Stops the live display, leaving the last bars on screen.
+  func stop() {
+    ticker?.cancel()
+    ticker = nil
+    if live {
+      clearBars()
+      drawBars()
+    }
+    linesDrawn = 0
+  }
+
+  private func tick() {
+    if live {
+      clearBars()
+      drawBars()
+    } else {
+      for service in services where (tables[service]?.done ?? 0) < (tables[service]?.of ?? 0) {
+        write(status(service) + "\n")
+      }
+    }
+  }
+
+  private func clearBars() {
+    guard live, linesDrawn > 0 else { return }
+    write("\u{1B}[\(linesDrawn)A\r\u{1B}[J")
+    linesDrawn = 0
+  }
+
+  private func drawBars() {
+    guard live, !quiet else { return }
+    for service in services {
+      let fraction = progress(service)
+      let width = 20
+      let filled = Int(fraction * Double(width))
+      let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+      write(String(format: "%@ [%@] %3.0f%% ", service, bar, fraction * 100) + status(service, named: false) + "\n")
+    }
+    linesDrawn = services.count
+  }
+
+  private func progress(_ service: String) -> Double {
+    guard let entry = tables[service], entry.of > 0 else { return 1 }
+    if entry.done == entry.of { return 1 }
+    let total = Double(max(expected[service] ?? 1, 1))
+    return min(0.99, Double(bytes.value(service)) / total)
+  }
+
+  private func status(_ service: String, named: Bool = true) -> String {
+    let entry = tables[service, default: (0, 0, 0)]
+    let copied = Double(bytes.value(service))
+    let elapsed = max(Date().timeIntervalSince(started[service] ?? Date()), 0.001)
+    let rate = copied / elapsed / 1_048_576
+    let left = max(0, Double(expected[service] ?? 0) - copied) / 1_048_576
+    let eta = entry.done < entry.of && rate > 0 ? String(format: ", ETA %.0fs", left / rate) : ""
+    return (named ? "\(service): " : "")
+      + "\(entry.done)/\(entry.of) tables, \(entry.rows) rows, "
+      + String(format: "%.1f MB, %.1f MB/s", copied / 1_048_576, rate) + eta
+  }
+}
+
+/// Byte counts per service, added to by every worker for every COPY chunk.
+final class ByteCounters: Sendable {
+  private let counts = Mutex<[String: Int]>([:])
+
+  func add(_ service: String, _ count: Int) { counts.withLock { $0[service, default: 0] += count } }
+  func value(_ service: String) -> Int { counts.withLock { $0[service] ?? 0 } }
 }

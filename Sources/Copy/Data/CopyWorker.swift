@@ -50,14 +50,17 @@ actor CopyWorker {
   }
 
   /// Copies one job in one target transaction that also records its progress step.
-  func copy(_ job: TableJob, into info: ConnInfo) throws -> (rows: Int, bytes: Int) {
+  func copy(_ job: TableJob, into info: ConnInfo, counters: ByteCounters) throws -> (rows: Int, bytes: Int) {
     guard let source else { throw CleaveError(.copyFailed, "the copy worker has no source session") }
     let target = try target(job.service, info)
     do {
       try target.execute("BEGIN")
       var bytes = 0
       let rows = try target.copyIn(job.copyIn) { writer in
-        bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT") { chunk in try writer.write(chunk) }
+        bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT") { chunk in
+          try writer.write(chunk)
+          counters.add(job.service, chunk.count)
+        }
       }
       try target.execute(
         try ProgressStore.record(job.step, rows: rows, bytes: bytes, detail: job.signature, on: target) + "; COMMIT")

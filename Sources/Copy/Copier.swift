@@ -95,6 +95,14 @@ public struct Copier: Sendable {
 
     endPhase("schema")
     var summary = CopySummary(services: [])
+    summary.largeObjectsNotCopied =
+      Int(
+        try await reader.query("SELECT count(*) FROM pg_largeobject_metadata").scalar ?? "0") ?? 0
+    if summary.largeObjectsNotCopied > 0 {
+      await reporter.say(
+        "warning: the source has \(summary.largeObjectsNotCopied) large objects; they belong to no table and are not copied"
+      )
+    }
     var pending: [(TableJob, ConnInfo)] = []
     for index in states.indices {
       var state = states[index]

@@ -6,6 +6,10 @@ public struct CopySummary: Sendable, Codable {
   /// Seconds spent in each phase of this run: `schema` (dump and pre-data), `data` (rows and sequences) and
   /// `post-data` (indexes, constraints, triggers, transforms).
   public var seconds: [String: Double] = [:]
+  /// How many large objects the source has, none of which is copied.
+  ///
+  /// Large objects (`pg_largeobject`) belong to no table, so no service gets them; the report says so instead of leaving them behind silently (hard case 8).
+  public var largeObjectsNotCopied: Int = 0
 
   /// One service's result.
   public struct ServiceResult: Sendable, Codable {

@@ -24,6 +24,11 @@ public struct CopyReport: Sendable {
             + Formatting.bytes(Int64(table.bytes)) + (table.resumed ? "  (copied by an earlier run)" : ""))
       }
     }
+    if summary.largeObjectsNotCopied > 0 {
+      lines.append(
+        "warning: \(summary.largeObjectsNotCopied) large objects of the source were not copied (they belong to no "
+          + "table); move them with pg_dump --large-objects if a service needs them")
+    }
     return lines.joined(separator: "\n")
   }
 }

@@ -43,6 +43,12 @@ import Testing
       CREATE TABLE g_only (b int GENERATED ALWAYS AS (1) STORED);
       INSERT INTO g_only DEFAULT VALUES;
       INSERT INTO g_only DEFAULT VALUES;
+      CREATE EXTENSION citext;
+      CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+      CREATE TABLE people (id int PRIMARY KEY, email citext UNIQUE, name text COLLATE nocase, touched text);
+      CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := 'by trigger'; RETURN NEW; END $$;
+      INSERT INTO people VALUES (1, 'A@Example.com', 'Ärger', NULL), (2, 'b@example.com', 'b', 'kept');
+      CREATE TRIGGER touch BEFORE INSERT ON people FOR EACH ROW EXECUTE FUNCTION touch();
       CREATE TABLE parent_i (id int PRIMARY KEY, v text);
       CREATE TABLE child_i (extra text) INHERITS (parent_i);
       INSERT INTO parent_i VALUES (1, 'parent only');
@@ -53,7 +59,7 @@ import Testing
       services: """
           hard_{s}:
             database: hard_{s}
-            tables: [public.fidelity, public.g_only, public.parent_i, public.child_i]
+            tables: [public.fidelity, public.g_only, public.parent_i, public.child_i, public.people]
         """)
     defer { fixture.remove() }
     _ = try await fixture.copy()
@@ -61,6 +67,9 @@ import Testing
     for query in [
       "SELECT * FROM fidelity", "SELECT id, float8send(f8), float4send(f4) FROM fidelity", "SELECT * FROM g_only",
       "SELECT * FROM ONLY parent_i", "SELECT * FROM child_i",
+      // Hard cases 10-12: an extension's type, a nondeterministic ICU collation, and a trigger that must not
+      // fire during the load (it would overwrite `touched`).
+      "SELECT * FROM people",
     ] {
       #expect(
         try await CopyFixture.fingerprint(query, in: target) == CopyFixture.fingerprint(query, in: source), "\(query)")
@@ -72,6 +81,10 @@ import Testing
     let expected = try await sourceConnection.query(next).rows
     #expect(expected == [["6", "1", "10"]])  // hard case 1: 5 identity rows; s_unused never called; setval(10, false)
     #expect(try await targetConnection.query(next).rows == expected)
+    #expect(try await targetConnection.query("SELECT count(*) FROM people WHERE email = 'a@example.COM'").scalar == "1")
+    #expect(try await targetConnection.query("SELECT count(*) FROM people WHERE name = 'ärger'").scalar == "1")
+    try await targetConnection.execute("INSERT INTO people (id) VALUES (3)")
+    #expect(try await targetConnection.query("SELECT touched FROM people WHERE id = 3").scalar == "by trigger")
   }
 
   /// Every table of every service reflects one instant of the source, even while a writer keeps committing.
@@ -243,5 +256,55 @@ import Testing
         try await CopyFixture.fingerprint("SELECT * FROM \(table)", in: fixture.database("rentals"))
           == CopyFixture.fingerprint("SELECT * FROM \(table)", in: source), "\(table)")
     }
+  }
+
+  /// Hard case 16: a role under a row-level security policy must get an error, never a partial copy.
+  @Test func rowLevelSecurityStopsTheCopyInsteadOfHidingRows() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("rls_src")
+    let setup = try await SerialConnection.connect(source)
+    let name = try #require(try await setup.query("SELECT current_database()").scalar)
+    try await setup.execute(
+      """
+      CREATE TABLE secrets (id int PRIMARY KEY, tenant text NOT NULL);
+      INSERT INTO secrets VALUES (1, 'a'), (2, 'b'), (3, 'b');
+      ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY only_a ON secrets FOR SELECT USING (tenant = 'a');
+      DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rls_reader') THEN
+        CREATE ROLE rls_reader LOGIN; END IF; END $$;
+      GRANT pg_read_all_data TO rls_reader;
+      """)
+    let fixture = try CopyFixture(
+      sandbox: sandbox, source: source,
+      services: """
+          tenants_{s}:
+            database: tenants_{s}
+            tables: [public.secrets]
+        """, sourceURL: sandbox.connInfo(database: name, user: "rls_reader").rawValue)
+    defer { fixture.remove() }
+    let failure = await #expect(throws: CleaveError.self) { try await fixture.copy() }
+    #expect(failure?.message.contains("row-level security") == true, "\(String(describing: failure))")
+    #expect(failure?.message.contains("public.secrets") == true)
+  }
+
+  /// Hard case 8: large objects belong to no table, so no service gets them; the copy says how many it left.
+  @Test func largeObjectsAreReportedNotSilentlyDropped() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("lo_src")
+    try await SerialConnection.connect(source).execute(
+      """
+      CREATE TABLE documents (id int PRIMARY KEY, blob oid);
+      INSERT INTO documents VALUES (1, lo_from_bytea(0, 'first')), (2, lo_from_bytea(0, 'second'));
+      """)
+    let fixture = try CopyFixture(
+      sandbox: sandbox, source: source,
+      services: """
+          docs_{s}:
+            database: docs_{s}
+            tables: [public.documents]
+        """)
+    defer { fixture.remove() }
+    let summary = try await fixture.copy()
+    #expect(summary.largeObjectsNotCopied == 2)
   }
 }

@@ -307,4 +307,58 @@ import Testing
     let summary = try await fixture.copy()
     #expect(summary.largeObjectsNotCopied == 2)
   }
+
+  /// Failure scenario 2: the target's disk fills in the middle of the load.
+  ///
+  /// The error names the service and the
+  /// table; once there is room again, the same copy finishes. The full disk is a small tmpfs holding the target
+  /// database, so mounting it needs root (which the sandbox already needs to run the server as `postgres`).
+  @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+  func aFullTargetDiskIsResumedOnceThereIsRoom() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("full_src")
+    try await SerialConnection.connect(source).execute(
+      """
+      CREATE TABLE events (id bigint PRIMARY KEY, payload text);
+      INSERT INTO events SELECT i, repeat(md5(i::text), 8) FROM generate_series(1, 150000) i;
+      """)
+    let target = try await PostgresSandbox.start()
+    let disk = NSTemporaryDirectory() + "cleave-full-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+    func mount(_ options: String) async throws {
+      let outcome = try await ToolRunner.run("/usr/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", disk])
+      guard outcome.succeeded else { throw SandboxError("mount failed: \(outcome.standardError)") }
+    }
+    try await mount("size=24m,mode=0700")
+    do {
+      chown(disk, try #require(getpwnam("postgres")).pointee.pw_uid, try #require(getpwnam("postgres")).pointee.pw_gid)
+      let fixture = try CopyFixture(
+        sandbox: sandbox, source: source,
+        services: """
+            full_{s}:
+              database: full_{s}
+              tables: [public.events]
+          """, target: target)
+      defer { fixture.remove() }
+      _ = try await fixture.split().provision()
+      let admin = try await SerialConnection.connect(target.connInfo())
+      try await admin.execute("CREATE TABLESPACE small LOCATION '\(disk)'")
+      try await admin.execute("ALTER DATABASE full_\(fixture.suffix) SET TABLESPACE small")
+      let failure = await #expect(throws: CleaveError.self) { try await fixture.copy(jobs: 1) }
+      #expect(failure?.message.contains("full_\(fixture.suffix)") == true, "\(String(describing: failure))")
+      #expect(failure?.message.contains("public.events") == true)
+
+      try await mount("remount,size=256m")
+      _ = try await fixture.copy(jobs: 1)
+      #expect(
+        try await CopyFixture.fingerprint("SELECT * FROM events", in: fixture.database("full"))
+          == CopyFixture.fingerprint("SELECT * FROM events", in: source))
+    } catch {
+      try? await target.stop()
+      _ = try? await ToolRunner.run("/usr/bin/umount", [disk])
+      throw error
+    }
+    try await target.stop()
+    _ = try await ToolRunner.run("/usr/bin/umount", [disk])
+  }
 }

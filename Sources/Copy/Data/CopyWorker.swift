@@ -56,12 +56,19 @@ actor CopyWorker {
     do {
       try target.execute("BEGIN")
       var bytes = 0
+      var unreported = 0
       let rows = try target.copyIn(job.copyIn) { writer in
+        // libpq hands over one row per chunk: count locally, tell the progress display once per MiB.
         bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT") { chunk in
           try writer.write(chunk)
-          counters.add(job.service, chunk.count)
+          unreported += chunk.count
+          if unreported >= 1 << 20 {
+            counters.add(job.service, unreported)
+            unreported = 0
+          }
         }
       }
+      counters.add(job.service, unreported)
       try target.execute(
         try ProgressStore.record(job.step, rows: rows, bytes: bytes, detail: job.signature, on: target) + "; COMMIT")
       return (rows, bytes)

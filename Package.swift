@@ -36,7 +36,8 @@ let package = Package(
       name: "Copy",
       dependencies: ["Provision", .product(name: "Subprocess", package: "swift-subprocess")],
       swiftSettings: settings),
-    .target(name: "Report", dependencies: ["Plan", "Provision", "Copy"], swiftSettings: settings),
+    .target(name: "Verify", dependencies: ["Copy"], swiftSettings: settings),
+    .target(name: "Report", dependencies: ["Plan", "Provision", "Copy", "Verify"], swiftSettings: settings),
     .target(
       name: "CleaveCLI",
       dependencies: ["Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -55,6 +56,7 @@ let package = Package(
     .testTarget(name: "SQLParserTests", dependencies: ["SQLParser"], swiftSettings: settings),
     .testTarget(name: "PlanTests", dependencies: ["Plan", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CopyTests", dependencies: ["Copy", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(name: "VerifyTests", dependencies: ["Verify", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CLITests", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
   ]
 )

@@ -14,6 +14,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case targetFailed = 6
   /// The copy stopped: a table, index or sequence could not be copied. Running the same command again resumes.
   case copyFailed = 7
+  /// `cleave verify` ran and found a table that does not match the plan.
+  case verificationFailed = 8
   /// A bug or an unexpected state in Cleave itself.
   case internalError = 70
 }

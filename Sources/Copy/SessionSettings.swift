@@ -3,8 +3,8 @@
 /// They pin everything that changes a value's text (dates, intervals, floats, bytea, encoding), so rows travel as
 /// COPY text and arrive equal; lift the timeouts that would cut a long copy; and turn row security off, so a
 /// role under a row-level security policy gets an error instead of a silently partial copy.
-enum SessionSettings {
-  static let sql = """
+public enum SessionSettings {
+  public static let sql = """
     SET statement_timeout = 0;
     SET lock_timeout = 0;
     SET idle_in_transaction_session_timeout = 0;

@@ -32,17 +32,36 @@ struct TableJob: Sendable {
 /// The source row is filtered and extended in an inner query over `ONLY table` (each row once: a partition's
 /// rows are copied from the partition, never again through its parent), then re-keyed by a left join in an
 /// outer one. Generated columns are left out: the target computes them.
-struct CopySelect {
-  let table: Table
-  let transform: TableTransform?
-  let catalog: DatabaseCatalog
+public struct CopySelect: Sendable {
+  public let table: Table
+  public let transform: TableTransform?
+  public let catalog: DatabaseCatalog
+
+  public init(table: Table, transform: TableTransform?, catalog: DatabaseCatalog) {
+    self.table = table
+    self.transform = transform
+    self.catalog = catalog
+  }
 
   /// The target columns, in order: kept source columns (under their source names: renames happen after the
   /// load), then added columns.
-  var targetColumns: [String] {
+  public var targetColumns: [String] {
     let dropped = Set(droppedColumns)
     return table.columns.filter { $0.generatedExpression == nil && !dropped.contains($0.name) }.map(\.name)
       + addedColumns.map(\.name)
+  }
+
+  /// The name each target column has once the copy is finished (after `rename_to` and a re-key's rename).
+  public var finalColumnNames: [String] {
+    var renames: [String: String] = [:]
+    for change in transform?.columns ?? [] {
+      switch change.action {
+      case .rename(let name): renames[change.column.value] = name
+      case .rekey(let rekey): if let name = rekey.renameTo { renames[change.column.value] = name }
+      default: break
+      }
+    }
+    return targetColumns.map { renames[$0] ?? $0 }
   }
 
   var droppedColumns: [String] {
@@ -67,7 +86,7 @@ struct CopySelect {
   }
 
   /// The SELECT for the rows where `range` holds (a SQL predicate over the source row, or nil for all).
-  func select(range: String?) -> String {
+  public func select(range: String?) -> String {
     let quote = QualifiedName.quote
     var conditions: [String] = []
     if let filter = transform?.rowFilter?.value { conditions.append("(\(filter))") }

@@ -1,0 +1,65 @@
+import CleaveTestSupport
+import Copy
+import Foundation
+import PostgresDriver
+import Testing
+import Verify
+
+/// A clean copy verifies clean; a deleted row, a changed value and a dropped table are each found and named.
+@Suite(.postgres, .tags(.integration)) struct VerifierTests {
+  @Test func findsWhatACopyGotWrong() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await Fixtures.pagila(in: sandbox, prefix: "verify_src")
+    let suffix = String(UUID().uuidString.prefix(8)).lowercased()
+    let folder = NSTemporaryDirectory() + "cleave-verify-\(suffix)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let plan = folder + "/cleave.yml"
+    try """
+    source: ${SRC}
+    targets:
+      main: ${DST}
+    services:
+      rentals_\(suffix):
+        database: rentals_\(suffix)
+        tables: [public.rental, public.payment]
+        transforms:
+          public.rental:
+            rename_to: rentals
+            columns:
+              last_update: drop
+              staff_id: { rename_to: clerk_id }
+          public.payment:
+            where: amount > 1
+            columns:
+              customer_id: { rekey: { via: public.customer, match: customer_id, take: email }, rename_to: email }
+      films_\(suffix):
+        database: films_\(suffix)
+        tables: [public.film, public.language]
+    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let environment = ["SRC": source.flattened, "DST": sandbox.connInfo().rawValue]
+    _ = try await Split(planPath: plan, environment: environment, secretsPath: folder + "/secrets.env").copy(
+      jobs: 2, workDirectory: folder + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
+
+    let verifier = Verifier(planPath: plan, environment: environment)
+    let clean = try await verifier.run()
+    #expect(clean.passed, "\(clean.tables.filter { $0.status != .match })")
+    // rental, the 7 payment partitions (the partitioned parent holds no rows of its own), film, language.
+    #expect(clean.tables.count == 10)
+
+    let rentals = try await SerialConnection.connect(sandbox.connInfo(database: "rentals_\(suffix)"))
+    try await rentals.execute("DELETE FROM rentals WHERE rental_id = (SELECT min(rental_id) FROM rentals)")
+    let films = try await SerialConnection.connect(sandbox.connInfo(database: "films_\(suffix)"))
+    try await films.execute("UPDATE film SET title = title || ' ' WHERE film_id = 7")
+    try await films.execute("DROP TABLE language CASCADE")
+    let broken = try await verifier.run()
+    #expect(!broken.passed)
+    func status(_ table: String) -> VerifySummary.Status? {
+      broken.tables.first { $0.target.name == table }?.status
+    }
+    #expect(status("rentals") == .countDiffers)
+    #expect(status("film") == .contentDiffers)
+    #expect(status("language") == .missing)
+    #expect(status("payment_p2022_03") == .match)
+  }
+}

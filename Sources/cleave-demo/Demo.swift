@@ -53,6 +53,8 @@ import Foundation
       try await CleaveCommand.runForDemo([
         "copy", "-f", plan, "--secrets", secrets, "--work-dir", sandbox.directory + "/work",
       ])
+      say("cleave verify -f demo/pagila-split.yml (every table against the plan's projection of the source)")
+      try await CleaveCommand.runForDemo(["verify", "-f", plan])
       print("\nPasswords of the new roles are in \(secrets) (mode 0600); they are never printed.")
     } catch {
       try? await sandbox.stop()

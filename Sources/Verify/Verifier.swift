@@ -67,7 +67,65 @@ public struct Verifier: Sendable {
       }
     }
     try? await source.execute("COMMIT")
-    return VerifySummary(tables: results)
+    var summary = VerifySummary(tables: results)
+    summary.references = try await checkSoftReferences(plan: plan, catalog: catalog)
+    return summary
+  }
+
+  /// Every foreign key between tables of two services whose key columns the plan left as they are (a re-keyed
+  /// or dropped column changes what the reference means, so it is not checked).
+  private func checkSoftReferences(plan: SplitPlan, catalog: DatabaseCatalog) async throws
+    -> [VerifySummary.ReferenceResult]
+  {
+    var results: [VerifySummary.ReferenceResult] = []
+    for key in catalog.foreignKeys {
+      guard let fromName = plan.owner(of: key.table), let toName = plan.owner(of: key.referencedTable),
+        fromName != toName, let fromService = plan.services.first(where: { $0.name == fromName }),
+        let toService = plan.services.first(where: { $0.name == toName }),
+        let fromTable = catalog.table(key.table), let toTable = catalog.table(key.referencedTable),
+        let fromSide = side(fromService, fromTable, key.columns, catalog),
+        let toSide = side(toService, toTable, key.referencedColumns, catalog)
+      else { continue }
+      let fromConnection = try await connect(plan, fromService)
+      let toConnection = try await connect(plan, toService)
+      results.append(
+        try await SoftReferenceCheck(
+          key: key, from: (fromName, fromSide.table, fromSide.columns, fromConnection),
+          to: (toName, toSide.table, toSide.columns, toConnection)
+        ).run())
+      await fromConnection.close()
+      await toConnection.close()
+    }
+    return results
+  }
+
+  /// The table and column names a source table's key has in its service database; nil when the transform
+  /// dropped or re-keyed one of the columns.
+  private func side(_ service: ServicePlan, _ table: Table, _ columns: [String], _ catalog: DatabaseCatalog) -> (
+    table: QualifiedName, columns: [String]
+  )? {
+    let root = catalog.partitionRoot(of: table.name)
+    let transform = service.transforms[root]
+    let select = CopySelect(table: table, transform: transform, catalog: catalog)
+    let rekeyed = Set(
+      transform?.columns.compactMap { change -> String? in
+        if case .rekey = change.action { return change.column.value }
+        return nil
+      } ?? [])
+    let names = Dictionary(uniqueKeysWithValues: zip(select.targetColumns, select.finalColumnNames))
+    var mapped: [String] = []
+    for column in columns {
+      guard !rekeyed.contains(column), let name = names[column] else { return nil }
+      mapped.append(name)
+    }
+    return (Self.targetName(of: table.name, root: root, transform: transform, schema: service.schema), mapped)
+  }
+
+  private func connect(_ plan: SplitPlan, _ service: ServicePlan) async throws -> SerialConnection {
+    let server = ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
+    do { return try await SerialConnection.connect(server.withDatabase(service.database)) } catch {
+      throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
+    }
   }
 
   /// Where a source table ends up: its schema (or the service's, in a shared database) and its new name.

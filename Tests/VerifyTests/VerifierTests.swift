@@ -35,7 +35,7 @@ import Verify
               customer_id: { rekey: { via: public.customer, match: customer_id, take: email }, rename_to: email }
       films_\(suffix):
         database: films_\(suffix)
-        tables: [public.film, public.language]
+        tables: [public.film, public.language, public.inventory]
     """.write(toFile: plan, atomically: true, encoding: .utf8)
     let environment = ["SRC": source.flattened, "DST": sandbox.connInfo().rawValue]
     _ = try await Split(planPath: plan, environment: environment, secretsPath: folder + "/secrets.env").copy(
@@ -44,14 +44,22 @@ import Verify
     let verifier = Verifier(planPath: plan, environment: environment)
     let clean = try await verifier.run()
     #expect(clean.passed, "\(clean.tables.filter { $0.status != .match })")
-    // rental, the 7 payment partitions (the partitioned parent holds no rows of its own), film, language.
-    #expect(clean.tables.count == 10)
+    // rental, the 7 payment partitions (the partitioned parent holds no rows of its own), film, language, inventory.
+    #expect(clean.tables.count == 11)
+    let inventoryReference = try #require(clean.references.first { $0.constraint == "rental_inventory_id_fkey" })
+    #expect(inventoryReference.orphans == 0)
+    let distinctInventory = try await SerialConnection.connect(source).query(
+      "SELECT count(DISTINCT inventory_id) FROM rental"
+    ).scalar
+    #expect("\(inventoryReference.checkedValues)" == distinctInventory)
 
     let rentals = try await SerialConnection.connect(sandbox.connInfo(database: "rentals_\(suffix)"))
     try await rentals.execute("DELETE FROM rentals WHERE rental_id = (SELECT min(rental_id) FROM rentals)")
     let films = try await SerialConnection.connect(sandbox.connInfo(database: "films_\(suffix)"))
     try await films.execute("UPDATE film SET title = title || ' ' WHERE film_id = 7")
     try await films.execute("DROP TABLE language CASCADE")
+    let orphan = try #require(try await rentals.query("SELECT inventory_id FROM rentals WHERE rental_id = 2").scalar)
+    try await films.execute("DELETE FROM inventory WHERE inventory_id = \(orphan)")
     let broken = try await verifier.run()
     #expect(!broken.passed)
     func status(_ table: String) -> VerifySummary.Status? {
@@ -61,5 +69,8 @@ import Verify
     #expect(status("film") == .contentDiffers)
     #expect(status("language") == .missing)
     #expect(status("payment_p2022_03") == .match)
+    let brokenReference = try #require(broken.references.first { $0.constraint == "rental_inventory_id_fkey" })
+    #expect(brokenReference.orphans == 1)
+    #expect(brokenReference.firstOrphans == [orphan])
   }
 }

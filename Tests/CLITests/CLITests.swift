@@ -124,10 +124,9 @@ import Testing
     try await setup.execute(
       "CREATE ROLE copy_reader LOGIN PASSWORD '\(secret)' IN ROLE \(PostgresSandbox.passwordGroup); "
         + "GRANT pg_read_all_data TO copy_reader")
-    let suffix = String(UUID().uuidString.prefix(8)).lowercased()
-    let folder = NSTemporaryDirectory() + "cleave-cli-copy-\(suffix)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let temporary = try TemporaryFolder("cli-copy")
+    defer { temporary.remove() }
+    let (folder, suffix) = (temporary.path, temporary.suffix)
     let plan = folder + "/cleave.yml"
     try """
     source: \(sandbox.url(database: database, user: "copy_reader", password: secret))

@@ -23,10 +23,9 @@ import Testing
       INSERT INTO audit (what) SELECT 'event ' || i FROM generate_series(1, 50000) i;
       ANALYZE;
       """)
-    let suffix = String(UUID().uuidString.prefix(8)).lowercased()
-    let folder = NSTemporaryDirectory() + "cleave-resume-\(suffix)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let temporary = try TemporaryFolder("resume")
+    defer { temporary.remove() }
+    let (folder, suffix) = (temporary.path, temporary.suffix)
     let plan = folder + "/cleave.yml"
     try """
     source: ${SRC}

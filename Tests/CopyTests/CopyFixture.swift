@@ -21,9 +21,9 @@ struct CopyFixture {
     let sandbox = target ?? sandbox
     self.sandbox = sandbox
     self.source = source
-    suffix = String(UUID().uuidString.prefix(8)).lowercased()
-    folder = NSTemporaryDirectory() + "cleave-copy-\(suffix)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let temporary = try TemporaryFolder("copy")
+    suffix = temporary.suffix
+    folder = temporary.path
     planPath = folder + "/cleave.yml"
     let yaml = """
       source:

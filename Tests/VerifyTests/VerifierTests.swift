@@ -10,10 +10,9 @@ import Verify
   @Test func findsWhatACopyGotWrong() async throws {
     let sandbox = try #require(PostgresSandbox.current)
     let source = try await Fixtures.pagila(in: sandbox, prefix: "verify_src")
-    let suffix = String(UUID().uuidString.prefix(8)).lowercased()
-    let folder = NSTemporaryDirectory() + "cleave-verify-\(suffix)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let temporary = try TemporaryFolder("verify")
+    defer { temporary.remove() }
+    let (folder, suffix) = (temporary.path, temporary.suffix)
     let plan = folder + "/cleave.yml"
     try """
     source: ${SRC}

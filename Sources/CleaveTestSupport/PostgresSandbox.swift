@@ -80,6 +80,18 @@ public final class PostgresSandbox: Sendable {
     try await admin.execute("CREATE ROLE \(Self.passwordGroup) NOLOGIN")
   }
 
+  /// Starts a cluster, runs `body` with it, and stops it afterwards, also when `body` throws.
+  public static func withCluster<T: Sendable>(_ body: (PostgresSandbox) async throws -> T) async throws -> T {
+    let sandbox = try await start()
+    let result: T
+    do { result = try await body(sandbox) } catch {
+      try? await sandbox.stop()
+      throw error
+    }
+    try await sandbox.stop()
+    return result
+  }
+
   /// Starts the server of an existing data directory (`pg_ctl start`, waiting until it accepts connections).
   public func startServer() async throws {
     let options = [

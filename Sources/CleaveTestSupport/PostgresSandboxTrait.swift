@@ -9,14 +9,9 @@ public struct PostgresSandboxTrait: SuiteTrait, TestScoping {
   public func provideScope(
     for test: Test, testCase: Test.Case?, performing body: @Sendable () async throws -> Void
   ) async throws {
-    let sandbox = try await PostgresSandbox.start()
-    do {
+    try await PostgresSandbox.withCluster { sandbox in
       try await PostgresSandbox.$current.withValue(sandbox) { try await body() }
-    } catch {
-      try? await sandbox.stop()
-      throw error
     }
-    try await sandbox.stop()
   }
 }
 

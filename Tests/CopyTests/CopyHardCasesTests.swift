@@ -187,8 +187,7 @@ import Testing
       INSERT INTO events SELECT i, 'kind ' || (i % 17), repeat(md5(i::text), 4) FROM generate_series(1, 400000) i;
       ANALYZE events;
       """)
-    let target = try await PostgresSandbox.start()
-    do {
+    try await PostgresSandbox.withCluster { target in
       let fixture = try CopyFixture(
         sandbox: sandbox, source: source,
         services: """
@@ -219,11 +218,7 @@ import Testing
       try await target.startServer()
       _ = try await fixture.copy(jobs: 1, splitBytes: 4 << 20)
       #expect(try await CopyFixture.fingerprint("SELECT * FROM events", in: fixture.database("events")) == before)
-    } catch {
-      try? await target.stop()
-      throw error
     }
-    try await target.stop()
   }
 
   /// A constraint that fails after the load (a filter orphans rows a foreign key within the service needs): the
@@ -322,7 +317,6 @@ import Testing
       CREATE TABLE events (id bigint PRIMARY KEY, payload text);
       INSERT INTO events SELECT i, repeat(md5(i::text), 8) FROM generate_series(1, 150000) i;
       """)
-    let target = try await PostgresSandbox.start()
     let disk = NSTemporaryDirectory() + "cleave-full-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
     func mount(_ options: String) async throws {
@@ -331,34 +325,36 @@ import Testing
     }
     try await mount("size=24m,mode=0700")
     do {
-      chown(disk, try #require(getpwnam("postgres")).pointee.pw_uid, try #require(getpwnam("postgres")).pointee.pw_gid)
-      let fixture = try CopyFixture(
-        sandbox: sandbox, source: source,
-        services: """
-            full_{s}:
-              database: full_{s}
-              tables: [public.events]
-          """, target: target)
-      defer { fixture.remove() }
-      _ = try await fixture.split().provision()
-      let admin = try await SerialConnection.connect(target.connInfo())
-      try await admin.execute("CREATE TABLESPACE small LOCATION '\(disk)'")
-      try await admin.execute("ALTER DATABASE full_\(fixture.suffix) SET TABLESPACE small")
-      let failure = await #expect(throws: CleaveError.self) { try await fixture.copy(jobs: 1) }
-      #expect(failure?.message.contains("full_\(fixture.suffix)") == true, "\(String(describing: failure))")
-      #expect(failure?.message.contains("public.events") == true)
+      // The cluster stops before the tmpfs holding its tablespace is unmounted.
+      try await PostgresSandbox.withCluster { target in
+        chown(
+          disk, try #require(getpwnam("postgres")).pointee.pw_uid, try #require(getpwnam("postgres")).pointee.pw_gid)
+        let fixture = try CopyFixture(
+          sandbox: sandbox, source: source,
+          services: """
+              full_{s}:
+                database: full_{s}
+                tables: [public.events]
+            """, target: target)
+        defer { fixture.remove() }
+        _ = try await fixture.split().provision()
+        let admin = try await SerialConnection.connect(target.connInfo())
+        try await admin.execute("CREATE TABLESPACE small LOCATION '\(disk)'")
+        try await admin.execute("ALTER DATABASE full_\(fixture.suffix) SET TABLESPACE small")
+        let failure = await #expect(throws: CleaveError.self) { try await fixture.copy(jobs: 1) }
+        #expect(failure?.message.contains("full_\(fixture.suffix)") == true, "\(String(describing: failure))")
+        #expect(failure?.message.contains("public.events") == true)
 
-      try await mount("remount,size=256m")
-      _ = try await fixture.copy(jobs: 1)
-      #expect(
-        try await CopyFixture.fingerprint("SELECT * FROM events", in: fixture.database("full"))
-          == CopyFixture.fingerprint("SELECT * FROM events", in: source))
+        try await mount("remount,size=256m")
+        _ = try await fixture.copy(jobs: 1)
+        #expect(
+          try await CopyFixture.fingerprint("SELECT * FROM events", in: fixture.database("full"))
+            == CopyFixture.fingerprint("SELECT * FROM events", in: source))
+      }
     } catch {
-      try? await target.stop()
       _ = try? await ToolRunner.run("/usr/bin/umount", [disk])
       throw error
     }
-    try await target.stop()
     _ = try await ToolRunner.run("/usr/bin/umount", [disk])
   }
 }

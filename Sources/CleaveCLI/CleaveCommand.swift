@@ -9,7 +9,7 @@ public struct CleaveCommand: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       InspectCommand.self, PlanCommand.self, InitCommand.self, ProvisionCommand.self, CopyCommand.self,
-      VerifyCommand.self,
+      SnapshotCommand.self, VerifyCommand.self,
     ])
 
   public init() {}

@@ -23,11 +23,14 @@ public struct Copier: Sendable {
   /// Tables larger than this are split into ranges of their integer primary key.
   public var splitBytes: Int64
   public var reporter: ProgressReporter
+  /// A snapshot exported and held open elsewhere (`cleave snapshot`) to copy from, instead of a new one.
+  public var snapshot: String?
 
   public init(
     plan: SplitPlan, provisioned: [ProvisionedService], jobs: Int, workDirectory: String,
-    splitBytes: Int64 = 256 << 20, reporter: ProgressReporter
+    splitBytes: Int64 = 256 << 20, reporter: ProgressReporter, snapshot: String? = nil
   ) {
+    self.snapshot = snapshot
     self.plan = plan
     self.provisioned = provisioned
     self.jobs = max(1, jobs)
@@ -56,7 +59,12 @@ public struct Copier: Sendable {
       throw CleaveError(
         .fileWriteFailed, "cannot create the work directory \(workDirectory): \(error.localizedDescription)")
     }
-    let snapshot = try await SourceSnapshot.export(from: source)
+    let snapshot =
+      if let id = self.snapshot {
+        try await SourceSnapshot.adopt(id, from: source)
+      } else {
+        try await SourceSnapshot.export(from: source)
+      }
     let reader = try await snapshot.join(source)
     let catalog = try await CatalogReader(connection: reader).read(inOpenTransaction: true)
     let archive = try await SchemaArchive.dump(source: source, snapshot: snapshot.id, directory: workDirectory)

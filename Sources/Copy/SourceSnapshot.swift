@@ -33,6 +33,30 @@ public actor SourceSnapshot {
     }
   }
 
+  /// Joins a snapshot another session exported and holds open (`cleave snapshot`, or `pg_export_snapshot()` in the
+  /// team's own session), so that a copy and a later verify read the same instant of a source still taking writes.
+  ///
+  /// - Throws: `CleaveError` when the source cannot be reached or the snapshot is gone.
+  public static func adopt(_ id: String, from source: ConnInfo) async throws -> SourceSnapshot {
+    let connection: SerialConnection
+    do { connection = try await SerialConnection.connect(source, readOnly: true) } catch {
+      throw CleaveError(connecting: error, role: "source")
+    }
+    let snapshot = SourceSnapshot(connection: connection, id: id)
+    do {
+      try await connection.execute(SessionSettings.sql)
+      try await connection.execute(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT \(try await connection.quoteLiteral(id))"
+      )
+    } catch {
+      throw CleaveError(
+        .sourceQueryFailed, "cannot use the source snapshot \(id): \(error)",
+        hint: "a snapshot lives only while the session that exported it keeps its transaction open; "
+          + "keep `cleave snapshot` running until the copy and the verify are done")
+    }
+    return snapshot
+  }
+
   /// A new read-only source session inside this snapshot, for one worker.
   ///
   /// - Throws: `CleaveError` when the source refuses the connection or the snapshot.

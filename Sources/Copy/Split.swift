@@ -43,16 +43,17 @@ public struct Split: Sendable {
   ///   - workDirectory: where the schema dump is kept between runs.
   ///   - splitBytes: tables larger than this are copied in key ranges.
   ///   - reporter: where progress goes.
+  ///   - snapshot: a snapshot held open elsewhere to copy from (nil: export a new one).
   /// - Returns: what was copied.
   /// - Throws: `CleaveError` naming the service and table that failed.
-  public func copy(jobs: Int, workDirectory: String, splitBytes: Int64, reporter: ProgressReporter) async throws
-    -> CopySummary
-  {
+  public func copy(
+    jobs: Int, workDirectory: String, splitBytes: Int64, reporter: ProgressReporter, snapshot: String? = nil
+  ) async throws -> CopySummary {
     let plan = try await resolvedPlan()
     let provisioned = try await Provisioner(plan: plan, secretsPath: secretsPath).provisionAll()
     return try await Copier(
       plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: workDirectory, splitBytes: splitBytes,
-      reporter: reporter
+      reporter: reporter, snapshot: snapshot
     ).run()
   }
 }

@@ -30,3 +30,13 @@ public enum PostgresArray {
     return elements
   }
 }
+
+extension PostgresArray {
+  /// The text form of a one-dimensional array of `elements`, every element quoted, for a `text[]` parameter.
+  public static func literal(_ elements: [String]) -> String {
+    let quoted = elements.map { element in
+      "\"" + element.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+    return "{" + quoted.joined(separator: ",") + "}"
+  }
+}

@@ -6,20 +6,25 @@ import Plan
 import PostgresDriver
 
 /// Runs `cleave verify`: for every table of every service, the plan's projection of the source (filters and
-/// transforms applied) against the service database, by row count and content checksum.
+/// transforms applied) against the service database, by row count and content checksum, then locates the rows
+/// that differ; then the schema each service database should have, and the soft references between them.
 ///
-/// The source is read in one read-only, repeatable-read snapshot; both sides pin the settings that change a
-/// value's text, so equal values give equal checksums.
+/// The source is read in one read-only, repeatable-read snapshot (the copy's own with `snapshot`); each service
+/// database in one too. Both sides pin the settings that change a value's text, so equal values give equal
+/// checksums.
 public struct Verifier: Sendable {
   public var planPath: String
   public var environment: [String: String]
+  /// A snapshot held open by `cleave snapshot`, the one the copy used: verify reads the source as of that instant.
+  public var snapshot: String?
 
-  public init(planPath: String, environment: [String: String]) {
+  public init(planPath: String, environment: [String: String], snapshot: String? = nil) {
     self.planPath = planPath
     self.environment = environment
+    self.snapshot = snapshot
   }
 
-  /// - Returns: the result per table.
+  /// - Returns: the result per table, per schema object and per soft reference.
   /// - Throws: `CleaveError` when the plan is invalid or a server cannot be read.
   public func run() async throws -> VerifySummary {
     let plan = try await Split(planPath: planPath, environment: environment, secretsPath: "").resolvedPlan()
@@ -29,47 +34,77 @@ public struct Verifier: Sendable {
       throw CleaveError(connecting: error, role: "source")
     }
     defer { Task { await source.close() } }
+    let planned = plan.services.flatMap(\.tables)
+    let writesBefore = try? await Self.writes(to: planned, on: source)
     try await source.execute(SessionSettings.sql + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    let catalog = try await CatalogReader(connection: source).read(inOpenTransaction: true)
-    var results: [VerifySummary.TableResult] = []
-    for service in plan.services {
-      let server = ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
-      let target: SerialConnection
-      do { target = try await SerialConnection.connect(server.withDatabase(service.database)) } catch {
-        throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
-      }
-      defer { Task { await target.close() } }
-      try await target.execute(SessionSettings.sql)
-      for name in service.tables {
-        guard let table = catalog.table(name), table.kind == .ordinary else { continue }
-        let root = catalog.partitionRoot(of: name)
-        let transform = service.transforms[root]
-        let select = CopySelect(table: table, transform: transform, catalog: catalog)
-        let targetTable = Self.targetName(of: name, root: root, transform: transform, schema: service.schema)
-        let expected = try await TableChecksum.of(select.select(range: nil), on: source)
-        let exists = try await target.query("SELECT to_regclass($1) IS NOT NULL", [targetTable.quoted]).scalar == "t"
-        guard exists else {
-          results.append(
-            .init(
-              service: service.name, source: name, target: targetTable, expectedRows: expected.rows, actualRows: nil,
-              status: .missing))
-          continue
-        }
-        let columns = select.finalColumnNames.map(QualifiedName.quote).joined(separator: ", ")
-        let actual = try await TableChecksum.of(
-          "SELECT \(columns.isEmpty ? "" : columns) FROM ONLY \(targetTable.quoted)", on: target)
-        let status: VerifySummary.Status =
-          actual.rows != expected.rows ? .countDiffers : actual == expected ? .match : .contentDiffers
-        results.append(
-          .init(
-            service: service.name, source: name, target: targetTable, expectedRows: expected.rows,
-            actualRows: actual.rows, status: status))
+    if let snapshot {
+      do { try await source.execute("SET TRANSACTION SNAPSHOT \(try await source.quoteLiteral(snapshot))") } catch {
+        throw CleaveError(
+          .sourceQueryFailed, "cannot use the source snapshot \(snapshot): \(error)",
+          hint: "a snapshot lives only while `cleave snapshot` (the session that exported it) keeps running")
       }
     }
+    let catalog = try await CatalogReader(connection: source).read(inOpenTransaction: true)
+    var summary = VerifySummary(tables: [])
+    for service in plan.services {
+      let target = try await connect(plan, service)
+      defer { Task { await target.close() } }
+      try await target.execute(SessionSettings.sql + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+      var results: [VerifySummary.TableResult] = []
+      for name in service.tables {
+        guard let table = catalog.table(name), table.kind == .ordinary else { continue }
+        results.append(
+          try await TableVerification(
+            service: service, table: table, catalog: catalog, source: source, target: target
+          ).run())
+      }
+      Self.markMoves(&results)
+      summary.tables += results
+      summary.schema += try await SchemaCheck(
+        service: service, catalog: catalog, plan: plan, source: source, target: target
+      ).run()
+      try? await target.execute("COMMIT")
+    }
     try? await source.execute("COMMIT")
-    var summary = VerifySummary(tables: results)
+    summary.source.snapshot = snapshot
+    if snapshot == nil, let before = writesBefore, let after = try? await Self.writes(to: planned, on: source) {
+      summary.source.writesWhileVerifying = after - before
+    }
     summary.references = try await checkSoftReferences(plan: plan, catalog: catalog)
     return summary
+  }
+
+  /// Rows inserted, updated and deleted in `tables` since the server's statistics began (they lag by up to a
+  /// second or so: a backend reports them when its transaction ends).
+  static func writes(to tables: [QualifiedName], on source: SerialConnection) async throws -> Int {
+    let result = try await source.query(
+      """
+      SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_all_tables
+      WHERE relid = ANY($1::regclass[])
+      """, [PostgresArray.literal(tables.map(\.quoted))])
+    return Int(result.scalar ?? "") ?? 0
+  }
+
+  /// A row missing from one partition and extra in a sibling (same source partition tree) was put in the wrong
+  /// partition: both examples say so and name the other one.
+  static func markMoves(_ results: inout [VerifySummary.TableResult]) {
+    for (index, result) in results.enumerated() {
+      guard let tree = result.partitionTree, let examples = result.differences?.examples else { continue }
+      for (row, example) in examples.enumerated() where example.kind == .missing {
+        for (other, candidate) in results.enumerated()
+        where other != index && candidate.partitionTree == tree {
+          guard
+            let found = candidate.differences?.examples.firstIndex(where: { $0.kind == .extra && $0.key == example.key }
+            )
+          else { continue }
+          results[index].differences?.examples[row].kind = .movedOut
+          results[index].differences?.examples[row].otherTable = candidate.target
+          results[other].differences?.examples[found].kind = .movedIn
+          results[other].differences?.examples[found].otherTable = result.target
+          break
+        }
+      }
+    }
   }
 
   /// Every foreign key between tables of two services whose key columns the plan left as they are (a re-keyed

@@ -1,13 +1,33 @@
 import Catalog
 
-/// What `cleave verify` found: per table, the rows the plan says the service should hold and what it holds.
+/// What `cleave verify` found: per table, the rows the plan says the service should hold and what it holds; the
+/// schema differences; the soft references; and how the source was read.
 public struct VerifySummary: Sendable, Codable {
   public var tables: [TableResult]
+  /// Every way a service database's schema departs from what the plan implies (empty when none does).
+  public var schema: [SchemaDifference] = []
   /// One result per soft reference (cross-service foreign key).
   public var references: [ReferenceResult] = []
+  public var source = SourceState()
 
-  /// True when every table matches and no soft reference has an orphan.
-  public var passed: Bool { tables.allSatisfy { $0.status == .match } && references.allSatisfy { $0.orphans == 0 } }
+  /// How many differing rows are listed per table (all of them are counted).
+  public static let examplesPerTable = 20
+
+  public init(tables: [TableResult]) { self.tables = tables }
+
+  /// True when every table matches, the schema is as planned and no soft reference has an orphan.
+  public var passed: Bool {
+    tables.allSatisfy { $0.status == .match } && schema.isEmpty && references.allSatisfy { $0.orphans == 0 }
+  }
+
+  /// How the source was read: in the copy's snapshot, or live (and then how many writes it took meanwhile).
+  public struct SourceState: Sendable, Codable {
+    /// The snapshot verify read the source in, when it was given one (`--snapshot`).
+    public var snapshot: String?
+    /// Without a snapshot: rows written to the planned tables while verify ran (from the server's statistics);
+    /// anything above zero means a difference may be a write that came after the copy, not a copy error.
+    public var writesWhileVerifying: Int?
+  }
 
   /// A soft reference: how many distinct values were checked, and those with nothing to point at.
   public struct ReferenceResult: Sendable, Codable {
@@ -31,6 +51,12 @@ public struct VerifySummary: Sendable, Codable {
     public var expectedRows: Int
     public var actualRows: Int?
     public var status: Status
+    /// For a table that differs: the rows that differ, by key.
+    public var differences: TableDifferences?
+    /// Why the service database's table could not be read (a column missing, a type that does not cast).
+    public var problem: String?
+    /// For a partition: the root of its partition tree in the source.
+    public var partitionTree: QualifiedName?
   }
 
   /// How a table compares.
@@ -43,5 +69,7 @@ public struct VerifySummary: Sendable, Codable {
     case contentDiffers = "content differs"
     /// The table is not in the service database.
     case missing
+    /// The table is there but its planned columns cannot be read (see `problem`, and the schema differences).
+    case unreadable
   }
 }

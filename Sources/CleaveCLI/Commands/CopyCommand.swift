@@ -28,6 +28,9 @@ struct CopyCommand: AsyncParsableCommand {
   @Option(help: "Where the schema dump is kept between runs (default: .cleave/ next to the plan).")
   var workDir: String?
 
+  @Option(help: "Copy from this exported snapshot (held open by `cleave snapshot`) instead of a new one.")
+  var snapshot: String?
+
   @OptionGroup var global: GlobalOptions
 
   func run() async throws {
@@ -36,7 +39,7 @@ struct CopyCommand: AsyncParsableCommand {
       let directory = workDir ?? (URL(fileURLWithPath: file).deletingLastPathComponent().path + "/.cleave")
       let summary = try await split.copy(
         jobs: jobs, workDirectory: directory, splitBytes: Int64(splitMB) << 20,
-        reporter: ProgressReporter(quiet: global.format == .json))
+        reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot)
       print(CopyReport(summary).rendered(as: global.format))
     }
   }

@@ -7,18 +7,36 @@ import Verify
 /// `cleave verify -f cleave.yml`: every service database against the plan's projection of the source.
 struct VerifyCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "verify", abstract: "Compare each service's tables with the source: row counts and content checksums.",
-    discussion: "Exits 0 when every table matches, 8 when some table differs (docs/exit-codes.md).")
+    commandName: "verify",
+    abstract: "Compare each service's tables, schema and soft references with the plan's projection of the source.",
+    discussion: "Exits 0 when everything matches, 8 when anything differs (docs/exit-codes.md).")
 
   @Option(name: .shortAndLong, help: "The plan file.")
   var file: String = "cleave.yml"
+
+  @Option(help: "Read the source in this snapshot (the one `cleave snapshot` holds and the copy used).")
+  var snapshot: String?
+
+  @Option(help: "Also write the report as one self-contained HTML page to this file.")
+  var html: String?
 
   @OptionGroup var global: GlobalOptions
 
   func run() async throws {
     try await reportingErrors {
-      let summary = try await Verifier(planPath: file, environment: ProcessInfo.processInfo.environment).run()
-      print(VerifyReport(summary).rendered(as: global.format))
+      let summary = try await Verifier(
+        planPath: file, environment: ProcessInfo.processInfo.environment, snapshot: snapshot
+      ).run()
+      if let html {
+        do {
+          try VerifyHTMLReport(summary).page().write(toFile: html, atomically: true, encoding: .utf8)
+        } catch {
+          throw CleaveError(
+            .fileWriteFailed, "cannot write the HTML report to \(html): \(error.localizedDescription)",
+            hint: "check that the folder exists and is writable")
+        }
+      }
+      print(VerifyReport(summary, style: .standardOutput).rendered(as: global.format))
       if !summary.passed { throw ExitCode(ExitStatus.verificationFailed.rawValue) }
     }
   }

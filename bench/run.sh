@@ -5,7 +5,12 @@
 #   bench/run.sh                              # 5M orders, 15M order_items, 3 runs each, median reported
 #   ORDERS=1000000 ITEMS=3000000 bench/run.sh # smaller
 #
+# Then verifies the copy: `cleave verify` against one sequential scan of the same tables on both servers and
+# against `pgcopydb compare data`, and verify's memory at 1x, 2x and 4x the rows, clean and with differences
+# spread over every part of the table.
+#
 # Writes docs/PERFORMANCE.md (or $OUT). Needs root or the postgres user; installs pgcopydb and GNU time.
+# PEERS=0 skips the other copy tools (for a quick look at cleave's own figures).
 set -euo pipefail
 set -a  # every variable below is exported: the timed commands run in `bash -c`
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +19,8 @@ ITEMS=${ITEMS:-15000000}
 RUNS=${RUNS:-3}
 JOBS=${JOBS:-$(nproc)}
 MEMROWS=${MEMROWS:-1000000}
+PEERS=${PEERS:-1}
+PIPE_DATA=""
 OUT=${OUT:-$ROOT/docs/PERFORMANCE.md}
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 SRC_PORT=56101
@@ -117,6 +124,8 @@ print(f"{statistics.median(values):.2f}" if values else "n/a")
 PY
 )
 
+T="host=127.0.0.1 port=$DST_PORT user=postgres dbname=t_bench"
+if [ "$PEERS" = 1 ]; then
 # --- pg_dump | pg_restore ------------------------------------------------------------------------------------
 setup_t() { reset_target t_bench; rm -rf "$WORK/dump"; }
 run_dump_pipe() { pg_dump -Fc $TABLES -d "$SRC" | pg_restore --no-owner -d "host=127.0.0.1 port=$DST_PORT user=postgres dbname=t_bench"; }
@@ -130,7 +139,6 @@ export -f run_dump_dir
 echo "pg_dump -Fd -j + pg_restore -j"; measure "pg_dump -Fd -j $JOBS + pg_restore -j $JOBS" setup_t run_dump_dir
 
 # --- psql COPY | psql COPY -----------------------------------------------------------------------------------
-T="host=127.0.0.1 port=$DST_PORT user=postgres dbname=t_bench"
 run_psql_pipe() {
   pg_dump --section=pre-data $TABLES -d "$SRC" | $PSQL -d "$T" >/dev/null
   local start=$(date +%s.%N)
@@ -160,6 +168,8 @@ run_pgcopydb() {
 export -f run_pgcopydb
 echo "pgcopydb clone"; measure "pgcopydb clone (filtered)" setup_t run_pgcopydb
 
+fi
+
 # --- ceilings ------------------------------------------------------------------------------------------------
 run_read_ceiling() { for table in orders order_items; do psql -X -d "$SRC" -c "COPY $table TO STDOUT" > /dev/null; done; }
 export -f run_read_ceiling
@@ -173,8 +183,53 @@ run_write_ceiling() { for table in orders order_items; do $PSQL -d "$T" -c "COPY
 export -f run_write_ceiling
 echo "COPY FROM file"; measure "ceiling: COPY FROM a local file on the target" setup_write run_write_ceiling
 
+# --- verify ---------------------------------------------------------------------------------------------------
+# The target still holds the last `cleave copy` run's orders_cleave. Each command reads both tables on both
+# servers, the two servers at once (as cleave verify does).
+VERIFY_RESULTS="$WORK/verify.tsv"; COPY_RESULTS="$RESULTS"; RESULTS="$VERIFY_RESULTS"; : > "$RESULTS"
+DST_ORDERS="host=127.0.0.1 port=$DST_PORT user=postgres dbname=orders_cleave"
+both() {  # $1 = SQL template with {t} for the table; runs it for both tables on both servers at once
+  for db in "$SRC" "$DST_ORDERS"; do
+    (for table in orders order_items; do psql -X -At -d "$db" -c "${1//\{t\}/$table}"; done) > /dev/null &
+  done
+  wait
+}
+export -f both
+run_scan() { both "SELECT count(*) FROM ONLY {t}"; }
+run_text_scan() { both "SELECT sum(length(t::text)) FROM ONLY {t} AS t"; }
+run_verify() { "$CLEAVE" verify -f "$WORK/cleave.yml" --format json > "$WORK/verify.json"; }
+# `pgcopydb compare data` arrived in pgcopydb 0.13; Debian 12 ships 0.10. Without it, its documented query (sum of
+# 32-bit hashtext of each row's text, per table) is run on both servers at once, which is what it does.
+if pgcopydb help 2>&1 | grep -q "compare"; then
+  COMPARE_LABEL="pgcopydb compare data"
+  run_compare() {
+    pgcopydb compare data --source "postgres://postgres@127.0.0.1:$SRC_PORT/shop" \
+      --target "postgres://postgres@127.0.0.1:$DST_PORT/orders_cleave" --dir "$WORK/pgcopydb-compare" \
+      --filters "$WORK/filters.ini" --table-jobs "$JOBS"
+  }
+else
+  COMPARE_LABEL="pgcopydb compare data's query (psql; pgcopydb $(dpkg-query -W -f='${Version}' pgcopydb) has no compare)"
+  run_compare() {
+    both "SELECT count(1), md5(format('%s-%s', sum(hashtext(t::text)::bigint), count(1)))::uuid FROM ONLY {t} AS t"
+  }
+fi
+export -f run_scan run_text_scan run_verify run_compare
+cat > "$WORK/filters.ini" <<INI
+[include-only-table]
+public.orders
+public.order_items
+INI
+run_scan  # warm both servers' caches
+echo "verify"
+measure "one sequential scan, count(*), both servers" true run_scan
+measure "one sequential scan with each row as text, both servers" true run_text_scan
+measure "cleave verify" true run_verify
+measure "$COMPARE_LABEL" true run_compare
+RESULTS="$COPY_RESULTS"
+
 # --- memory at 1x, 2x, 4x rows -------------------------------------------------------------------------------
 MEM="$WORK/mem.tsv"; : > "$MEM"
+VMEM="$WORK/verify-mem.tsv"; : > "$VMEM"
 for size in 1x 2x 4x; do
   cat > "$WORK/mem-$size.yml" <<YAML
 source: '$SRC'
@@ -192,12 +247,23 @@ YAML
   rows=$($PSQL -At -d "$SRC" -c "SELECT count(*) FROM mem_$size")
   bytes=$($PSQL -At -d "$SRC" -c "SELECT pg_size_pretty(pg_relation_size('mem_$size'))")
   echo -e "$size\t$rows\t$bytes\t$secs\t$rss" >> "$MEM"
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$CLEAVE" verify -f "$WORK/mem-$size.yml" > /dev/null 2>&1
+  read -r vsecs vrss < "$WORK/time"
+  # One row in a hundred changed: more differing buckets than are worth narrowing, so every row's key and hash
+  # is merged through cursors (the worst case for memory).
+  $PSQL -d "host=127.0.0.1 port=$DST_PORT user=postgres dbname=mem_$size" \
+    -c "UPDATE mem_$size SET payload = payload || 'x' WHERE id % 100 = 0" >/dev/null
+  /usr/bin/time -q -f "%e %M" -o "$WORK/time" "$CLEAVE" verify -f "$WORK/mem-$size.yml" > "$WORK/mem-verify-$size.txt" 2>&1 || true
+  read -r dsecs drss < "$WORK/time"
+  grep -q "$((rows / 100)) changed" "$WORK/mem-verify-$size.txt" || { echo "verify did not find the changed rows:"; head -5 "$WORK/mem-verify-$size.txt"; }
+  echo -e "$size\t$rows\t$bytes\t$vsecs\t$vrss\t$dsecs\t$drss" >> "$VMEM"
 done
 
 # --- report --------------------------------------------------------------------------------------------------
-python3 - "$RESULTS" "$MEM" "$OUT" "$DATA_BYTES" "$CLEAVE_DATA" "$PIPE_DATA" "$ORDERS" "$ITEMS" "$RUNS" "$JOBS" <<'PY'
+python3 - "$RESULTS" "$MEM" "$OUT" "$DATA_BYTES" "$CLEAVE_DATA" "$PIPE_DATA" "$ORDERS" "$ITEMS" "$RUNS" "$JOBS" \
+  "$VERIFY_RESULTS" "$VMEM" "$PEERS" <<'PY'
 import collections, platform, statistics, subprocess, sys
-results, mem, out, data_bytes, cleave_data, pipe_data, orders, items, runs, jobs = sys.argv[1:]
+results, mem, out, data_bytes, cleave_data, pipe_data, orders, items, runs, jobs, vresults, vmem, peers = sys.argv[1:]
 rows = collections.OrderedDict()
 for line in open(results):
     name, secs, rss = line.rstrip("\n").split("\t")
@@ -214,7 +280,7 @@ lines = ["# Performance", "",
   "pagila and copies that service with each tool, side by side in one run, on two local PostgreSQL clusters "
   "(source and target on the same machine). Each figure is the median of the runs; MB/s is the heap size of "
   "`orders` + `order_items` divided by the end-to-end time (schema, data, indexes, constraints).", "",
-  f"- Command: `ORDERS={orders} ITEMS={items} RUNS={runs} JOBS={jobs} bench/run.sh`",
+  f"- Command: `ORDERS={orders} ITEMS={items} RUNS={runs} JOBS={jobs}{'' if peers == '1' else ' PEERS=0'} bench/run.sh`",
   f"- Data: {orders} orders and {items} order_items, {mb:.0f} MB of heap",
   f"- Machine: {cpu()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, {mem_total} GiB; {pg}", "",
   "| tool | median seconds | MB/s | peak RSS (MB) | runs |", "|---|---|---|---|---|"]
@@ -244,6 +310,40 @@ lines += ["", "## Memory", "", "cleave copy of one table at 1x, 2x and 4x the ro
 for line in open(mem):
     size, nrows, size_pretty, secs, rss = line.rstrip("\n").split("\t")
     lines.append(f"| {size} | {nrows} | {size_pretty} | {secs} | {int(rss) / 1024:.0f} |")
+def medians_of(path):
+    found = collections.OrderedDict()
+    for line in open(path):
+        name, secs, rss = line.rstrip("\n").split("\t")
+        found.setdefault(name, []).append((None if secs == "failed" else float(secs), int(rss)))
+    return found
+lines += ["", "## Verify", "",
+  "`cleave verify` of the copied order service (both tables, counts and in-server checksums, schema and "
+  "sequences), against reading the same tables on both servers at once:", "",
+  "| command | median seconds | peak RSS (MB) | runs |", "|---|---|---|---|"]
+vmedians = {}
+for name, values in medians_of(vresults).items():
+    ok = [v for v in values if v[0] is not None]
+    if not ok:
+        lines.append(f"| {name} | failed | | {len(values)} |"); continue
+    vmedians[name] = statistics.median(v[0] for v in ok)
+    lines.append(f"| {name} | {vmedians[name]:.2f} | {max(v[1] for v in ok) / 1024:.0f} | {', '.join(f'{v[0]:.2f}' for v in ok)} |")
+scan = vmedians.get("one sequential scan, count(*), both servers")
+if scan and "cleave verify" in vmedians:
+    lines += ["", f"- Verify against one sequential scan, `count(*)` (which reads no value): {vmedians['cleave verify']:.2f}s / {scan:.2f}s = "
+              f"**{vmedians['cleave verify'] / scan:.2f}x** (target: at most 1.5x)."]
+    text_scan = vmedians.get("one sequential scan with each row as text, both servers")
+    if text_scan:
+        lines.append(f"- Against one sequential scan that reads every value as text: **{vmedians['cleave verify'] / text_scan:.2f}x**.")
+    for name, secs in vmedians.items():
+        if name.startswith("pgcopydb"):
+            lines.append(f"- Against {name}: **{vmedians['cleave verify'] / secs:.2f}x**.")
+lines += ["", "Verify's memory at 1x, 2x and 4x the rows: clean, and with one row in a hundred changed in the target "
+          "(too many differing buckets to narrow, so every row's key and hash is merged through cursors: the worst case):", "",
+          "| size | rows | table | clean: seconds | clean: peak RSS (MB) | 1% changed: seconds | 1% changed: peak RSS (MB) |",
+          "|---|---|---|---|---|---|---|"]
+for line in open(vmem):
+    size, nrows, size_pretty, vsecs, vrss, dsecs, drss = line.rstrip("\n").split("\t")
+    lines.append(f"| {size} | {nrows} | {size_pretty} | {vsecs} | {int(vrss) / 1024:.0f} | {dsecs} | {int(drss) / 1024:.0f} |")
 lines.append("")
 # A hand-written analysis below the marker survives a rerun; review it against the new figures.
 marker = "## Reading the numbers"

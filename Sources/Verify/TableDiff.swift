@@ -62,12 +62,13 @@ struct TableDiff {
     return bits
   }
 
-  /// The side's rows as `kh` (60-bit key hash), `kt` (key text) and `h` (md5 of the row's text).
+  /// The side's rows as `kh` (a 60-bit hash of the key text, never negative), `kt` (the key text) and `h` (the
+  /// row's hash, as in `TableChecksum`).
   private func hashed(_ side: Side) -> String {
     let keyText = Self.keyText(side.key)
     return """
-      SELECT ('x' || substr(md5(\(keyText)), 1, 15))::bit(60)::bigint AS kh, \(keyText) AS kt, md5(q::text) AS h \
-      FROM (\(side.query)) AS q
+      SELECT hashtextextended(\(keyText), 1) & \((Int64(1) << Self.hashBits) - 1) AS kh, \(keyText) AS kt, \
+      \(TableChecksum.rowHash("q")) AS h FROM (\(side.query)) AS q
       """
   }
 
@@ -86,8 +87,7 @@ struct TableDiff {
   ) {
     func sql(_ side: Side) -> String {
       """
-      SELECT kh >> \(shift) AS b, count(*) AS n, sum(('x' || substr(h, 1, 16))::bit(64)::bigint) AS s1, \
-      sum(('x' || substr(h, 17, 16))::bit(64)::bigint) AS s2 FROM (\(hashed(side))) AS x\(Self.condition(filter)) \
+      SELECT kh >> \(shift) AS b, count(*) AS n, sum(h) AS s FROM (\(hashed(side))) AS x\(Self.condition(filter)) \
       GROUP BY 1 ORDER BY 1
       """
     }

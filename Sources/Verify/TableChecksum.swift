@@ -6,7 +6,7 @@ import PostgresDriver
 /// the hashes are summed as `numeric` (PostgreSQL accumulates a `bigint` sum in 128 bits): the sum never
 /// overflows, duplicates count (unlike XOR), and no row travels to Cleave. A 64-bit hash, not pgcopydb's 32-bit
 /// `hashtext`: a changed row escapes notice only if the sum moves by exactly zero, about one chance in 2^64.
-/// md5 would give 128 bits but costs two to five times a scan of the table (docs/verify.md, "Why this hash").
+/// md5 would give 128 bits but costs about five times a scan of the table (docs/verify.md, "Why this hash").
 public struct TableChecksum: Sendable, Hashable, Codable {
   public var rows: Int
   public var sum: String

@@ -15,6 +15,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
   ],
   targets: [
     // C libraries, from Debian's libpq-dev and libpg-query-dev.
@@ -37,10 +38,23 @@ let package = Package(
       dependencies: ["Provision", .product(name: "Subprocess", package: "swift-subprocess")],
       swiftSettings: settings),
     .target(name: "Verify", dependencies: ["Copy"], swiftSettings: settings),
-    .target(name: "Report", dependencies: ["Plan", "Provision", "Copy", "Verify"], swiftSettings: settings),
+    .target(name: "Config", dependencies: ["Provision"], swiftSettings: settings),
+    .target(name: "Freeze", dependencies: ["Plan"], swiftSettings: settings),
+    .target(name: "Rollback", dependencies: ["Freeze", "Provision"], swiftSettings: settings),
+    .target(
+      name: "Pipeline", dependencies: ["Backup", "Config", "Verify", "Freeze", "Rollback"], swiftSettings: settings),
+    .target(
+      name: "Backup", dependencies: ["Copy", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: settings),
+    .target(
+      name: "Report", dependencies: ["Plan", "Provision", "Copy", "Verify", "Backup", "Freeze", "Pipeline"],
+      swiftSettings: settings),
     .target(
       name: "CleaveCLI",
-      dependencies: ["Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: [
+        "Report", "Config", "Backup", "Freeze", "Rollback", "Pipeline",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       swiftSettings: settings),
     .executableTarget(name: "cleave", dependencies: ["CleaveCLI"], swiftSettings: settings),
 
@@ -57,6 +71,11 @@ let package = Package(
     .testTarget(name: "PlanTests", dependencies: ["Plan", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CopyTests", dependencies: ["Copy", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "VerifyTests", dependencies: ["Verify", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(
+      name: "ConfigTests", dependencies: ["Config", "CleaveTestSupport", .product(name: "Yams", package: "Yams")],
+      swiftSettings: settings),
+    .testTarget(name: "BackupTests", dependencies: ["Backup", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(name: "SafetyTests", dependencies: ["Freeze", "Copy", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CLITests", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
   ]
 )

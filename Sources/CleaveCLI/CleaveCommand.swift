@@ -9,7 +9,8 @@ public struct CleaveCommand: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       InspectCommand.self, PlanCommand.self, InitCommand.self, ProvisionCommand.self, CopyCommand.self,
-      SnapshotCommand.self, VerifyCommand.self,
+      SnapshotCommand.self, VerifyCommand.self, BackupCommand.self, FreezeCommand.self, UnfreezeCommand.self,
+      RollbackCommand.self, ConfigCommand.self, RunCommand.self, StatusCommand.self,
     ])
 
   public init() {}

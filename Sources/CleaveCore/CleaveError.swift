@@ -31,8 +31,8 @@ public struct CleaveError: Error, Sendable, CustomStringConvertible {
 extension CleaveError {
   /// A code whose meaning never changes once released.
   ///
-  /// Families: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the source, `5xxx` provisioning, `6xxx` copying,
-  /// `9xxx` files and internal failures.
+  /// Families: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the source, `4xxx` verification, `5xxx` provisioning, `6xxx` copying,
+  /// `7xxx` backups, `8xxx` freeze and rollback, `9xxx` files and internal failures.
   /// Command-line mistakes are swift-argument-parser's (exit 64).
   public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -45,8 +45,11 @@ extension CleaveError {
       case "1": return .planInvalid
       case "2": return .connectionFailed
       case "3": return .sourceFailed
+      case "4": return .verificationFailed
       case "5": return .targetFailed
       case "6": return .copyFailed
+      case "7": return .backupFailed
+      case "8": return .safetyStepFailed
       default: return .internalError
       }
     }
@@ -88,6 +91,20 @@ extension CleaveError {
 
     // Reading the source (exit 5).
     public static let sourceQueryFailed = Self(rawValue: "CLV3001")
+
+    // Verification (exit 8).
+    public static let verificationFailed = Self(rawValue: "CLV4001")
+
+    // Backups (exit 9).
+    public static let backupFailed = Self(rawValue: "CLV7001")
+    public static let backupCorrupt = Self(rawValue: "CLV7002")
+    public static let restoreMismatch = Self(rawValue: "CLV7003")
+
+    // Freeze, unfreeze and rollback (exit 10).
+    public static let confirmationRequired = Self(rawValue: "CLV8001")
+    public static let freezeBlocked = Self(rawValue: "CLV8002")
+    public static let freezeFailed = Self(rawValue: "CLV8003")
+    public static let rollbackFailed = Self(rawValue: "CLV8004")
 
     // Files and internal failures (exit 70).
     public static let fileWriteFailed = Self(rawValue: "CLV9002")

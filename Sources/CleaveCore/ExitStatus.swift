@@ -16,6 +16,10 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case copyFailed = 7
   /// `cleave verify` ran and found a table that does not match the plan.
   case verificationFailed = 8
+  /// A backup could not be made, read back, or restored to the counts its manifest records.
+  case backupFailed = 9
+  /// A freeze, unfreeze or rollback did not happen: it was not confirmed, or something in the way stopped it.
+  case safetyStepFailed = 10
   /// A bug or an unexpected state in Cleave itself.
   case internalError = 70
 }

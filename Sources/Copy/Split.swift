@@ -11,6 +11,8 @@ public struct Split: Sendable {
   public var planPath: String
   public var environment: [String: String]
   public var secretsPath: String
+  /// A plan already read (and perhaps rewritten, as `cleave run --rehearse` does); nil reads `planPath`.
+  public var file: PlanFile?
 
   public init(planPath: String, environment: [String: String], secretsPath: String) {
     self.planPath = planPath
@@ -18,11 +20,19 @@ public struct Split: Sendable {
     self.secretsPath = secretsPath
   }
 
+  /// A split of a plan already read.
+  public init(file: PlanFile, secretsPath: String) {
+    self.planPath = file.path
+    self.environment = [:]
+    self.secretsPath = secretsPath
+    self.file = file
+  }
+
   /// The plan, resolved against the source's catalog.
   ///
   /// - Throws: `CleaveError` for a bad plan or an unreachable source.
   public func resolvedPlan() async throws -> SplitPlan {
-    let file = try PlanDecoder.load(path: planPath, environment: environment)
+    let file = try self.file ?? PlanDecoder.load(path: planPath, environment: environment)
     var catalog: DatabaseCatalog
     do { catalog = try await CatalogReader.read(ConnInfo(file.source.url)) } catch var error as CleaveError {
       error.location = error.location ?? file.source.location

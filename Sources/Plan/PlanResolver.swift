@@ -62,7 +62,8 @@ public struct PlanResolver {
         ServicePlan(
           name: service.name, target: targets[service.name] ?? "", database: service.database,
           schema: service.schema, tables: owners.filter { $0.value == service.name }.keys.sorted(),
-          transforms: transforms, ownerPassword: service.ownerPassword, appPassword: service.appPassword))
+          transforms: transforms, ownerPassword: service.ownerPassword, appPassword: service.appPassword,
+          pool: service.pool))
     }
     let unowned = catalog.tables.map(\.name).filter { owners[$0] == nil }.sorted()
     if strict, let first = unowned.first {

@@ -28,4 +28,5 @@ public struct ServicePlan: Sendable {
   /// Role passwords the plan gives (from `${ENV}`); nil means generate one.
   public var ownerPassword: String?
   public var appPassword: String?
+  public var pool = ConnectionPool()
 }

@@ -55,6 +55,11 @@ public struct Provisioner: Sendable {
           created.append("role \(role)")
         }
       }
+      // The same password under the name `cleave config` references (`${AUTH_DB_PASSWORD}`), so that sourcing
+      // the secrets file is enough for the configurations to resolve.
+      if let login = secrets[roles.loginSecretKey] {
+        secrets.set(ServiceRoles.configurationSecretKey(service: service.name), login)
+      }
       let shared = service.schema != nil
       if try await ensureDatabase(service, owner: roles.owner, shared: shared, mark: mark, admin: admin) {
         created.append("database \(service.database)")

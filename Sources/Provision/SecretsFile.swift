@@ -43,6 +43,9 @@ public struct SecretsFile: Sendable {
     }
   }
 
+  /// Removes `keys` (rollback of some services).
+  public mutating func remove(_ keys: [String]) { entries.removeAll { keys.contains($0.key) } }
+
   /// Writes the file with mode 0600 (created that way, never widened), replacing it atomically.
   ///
   /// - Throws: `CleaveError` when the file cannot be written.

@@ -14,7 +14,16 @@ public struct ServiceRoles: Sendable, Hashable {
   public var ownerSecretKey: String { Self.key(owner) }
   public var loginSecretKey: String { Self.key(login) }
 
-  static func key(_ role: String) -> String {
-    String(role.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_PASSWORD"
+  static func key(_ role: String) -> String { environmentPrefix(role) + "_PASSWORD" }
+
+  /// `name` as the start of an environment variable: upper-cased, every character other than an ASCII letter or
+  /// digit turned into `_` (service `auth` gives `AUTH`, `order-history` gives `ORDER_HISTORY`).
+  public static func environmentPrefix(_ name: String) -> String {
+    String(name.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+  }
+
+  /// `AUTH_DB_PASSWORD`: the login role's password under the name the per-service configurations reference.
+  public static func configurationSecretKey(service: String) -> String {
+    environmentPrefix(service) + "_DB_PASSWORD"
   }
 }

@@ -8,7 +8,7 @@ public enum StagingDatabase {
   /// The staging database's name for a service: `<service>_cleave_staging`.
   public static func name(for service: String) -> String { service + "_cleave_staging" }
 
-  static func mark(for service: String) -> String { "cleave: staging for service \(service)" }
+  public static func mark(for service: String) -> String { "cleave: staging for service \(service)" }
 
   /// Creates the staging database (owned by the service's owner role) unless Cleave made it already.
   ///

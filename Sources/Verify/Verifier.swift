@@ -17,6 +17,8 @@ public struct Verifier: Sendable {
   public var environment: [String: String]
   /// A snapshot held open by `cleave snapshot`, the one the copy used: verify reads the source as of that instant.
   public var snapshot: String?
+  /// A plan already read; nil reads `planPath`.
+  public var file: PlanFile?
 
   public init(planPath: String, environment: [String: String], snapshot: String? = nil) {
     self.planPath = planPath
@@ -24,10 +26,18 @@ public struct Verifier: Sendable {
     self.snapshot = snapshot
   }
 
+  /// A verify of a plan already read.
+  public init(file: PlanFile) {
+    self.init(planPath: file.path, environment: [:])
+    self.file = file
+  }
+
   /// - Returns: the result per table, per schema object and per soft reference.
   /// - Throws: `CleaveError` when the plan is invalid or a server cannot be read.
   public func run() async throws -> VerifySummary {
-    let plan = try await Split(planPath: planPath, environment: environment, secretsPath: "").resolvedPlan()
+    var split = Split(planPath: planPath, environment: environment, secretsPath: "")
+    split.file = file
+    let plan = try await split.resolvedPlan()
     let sourceInfo = ConnInfo(plan.file.source.url)
     let source: SerialConnection
     do { source = try await SerialConnection.connect(sourceInfo, readOnly: true) } catch {

@@ -3,8 +3,9 @@ import CleaveTestSupport
 import Foundation
 
 /// `make demo`: a throwaway cluster with pagila in it, an application workload recorded by pg_stat_statements,
-/// `cleave plan` on `demo/pagila-split.yml` (pagila split into three services), then `cleave copy` into three
-/// new databases on the same cluster, and a second copy that finds everything done.
+/// `cleave plan` on `demo/pagila-split.yml` (pagila split into three services), then `cleave run` (backup,
+/// provision, copy, verify, config) into three new databases on the same cluster, a second run that finds
+/// everything done, the HTML verify report, Spring settings, a freeze, `cleave status`, and a rollback.
 @main struct Demo {
   static func main() async {
     do {
@@ -45,17 +46,25 @@ import Foundation
       say("cleave init (what Cleave would propose on its own, from foreign keys and recorded queries)")
       try await CleaveCommand.runForDemo(["init", shop.flattened])
       let secrets = sandbox.directory + "/cleave-secrets.env"
-      say("cleave copy -f demo/pagila-split.yml (provision databases and roles, then copy from one snapshot)")
-      try await CleaveCommand.runForDemo([
-        "copy", "-f", plan, "--secrets", secrets, "--work-dir", sandbox.directory + "/work",
-      ])
-      say("Running it again resumes: everything is done already, so nothing moves")
-      try await CleaveCommand.runForDemo([
-        "copy", "-f", plan, "--secrets", secrets, "--work-dir", sandbox.directory + "/work",
-      ])
-      say("cleave verify -f demo/pagila-split.yml (every table against the plan's projection of the source)")
-      try await CleaveCommand.runForDemo(["verify", "-f", plan])
-      print("\nPasswords of the new roles are in \(secrets) (mode 0600); they are never printed.")
+      // `cleave run` keeps its state in .cleave/ next to the plan: the plan goes into the sandbox's folder.
+      let runPlan = sandbox.directory + "/cleave.yml"
+      try FileManager.default.copyItem(atPath: plan, toPath: runPlan)
+      say("cleave run -f cleave.yml (backup, provision, copy, verify, config; resumable)")
+      try await CleaveCommand.runForDemo(["run", "-f", runPlan, "--secrets", secrets])
+      say("Running it again: every step is recorded as done, so nothing moves")
+      try await CleaveCommand.runForDemo(["run", "-f", runPlan, "--secrets", secrets])
+      let page = NSTemporaryDirectory() + "cleave-demo-verify.html"
+      say("cleave verify -f cleave.yml --html \(page)")
+      try await CleaveCommand.runForDemo(["verify", "-f", runPlan, "--html", page])
+      say("cleave config -f cleave.yml --format spring (each service's settings; passwords referenced)")
+      try await CleaveCommand.runForDemo(["config", "-f", runPlan, "--format", "spring"])
+      say("cleave freeze -f cleave.yml (writes to the moved source tables now fail, for every role)")
+      try await CleaveCommand.runForDemo(["freeze", "-f", runPlan])
+      say("cleave status -f cleave.yml")
+      try await CleaveCommand.runForDemo(["status", "-f", runPlan])
+      say("cleave rollback -f cleave.yml --yes (remove what Cleave created, lift the freeze)")
+      try await CleaveCommand.runForDemo(["rollback", "-f", runPlan, "--secrets", secrets, "--yes"])
+      print("\nThe verify report is \(page). Passwords were only ever in \(secrets) (mode 0600), never printed.")
     } catch {
       try? await sandbox.stop()
       throw error

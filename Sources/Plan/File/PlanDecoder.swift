@@ -10,6 +10,7 @@ public enum PlanDecoder {
   static let topLevelKeys = ["version", "source", "targets", "services"]
   static let serviceKeys = [
     "target", "database", "schema", "tables", "schemas", "transforms", "owner_password", "app_password",
+    "pool_size", "min_idle", "replicas",
   ]
   static let transformKeys = ["where", "rename_to", "columns"]
   static let columnKeys = ["drop", "rename_to", "add", "type", "rekey"]
@@ -142,7 +143,11 @@ public enum PlanDecoder {
       name: name.value, location: name.location, target: target?.value, targetLocation: target?.location,
       database: database.value, schema: try reader.string("schema")?.value, tables: try reader.list("tables"),
       schemas: try reader.list("schemas"), transforms: transforms, ownerPassword: passwords[0],
-      appPassword: passwords[1])
+      appPassword: passwords[1],
+      pool: ConnectionPool(
+        size: try reader.int("pool_size", minimum: 1)?.value,
+        minimumIdle: try reader.int("min_idle", minimum: 0)?.value,
+        replicas: try reader.int("replicas", minimum: 1)?.value))
   }
 
   private static func transform(table: Located<String>, node: Node, file: String) throws(CleaveError) -> TableTransform

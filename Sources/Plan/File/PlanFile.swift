@@ -46,6 +46,32 @@ public struct Service: Sendable {
   /// Passwords for the service's roles, when the plan gives them (`${ENV}`); otherwise provision generates them.
   public var ownerPassword: String?
   public var appPassword: String?
+  /// How the service connects: its pool and how many copies of it run (`pool_size`, `min_idle`, `replicas`).
+  public var pool = ConnectionPool()
+}
+
+/// A service's connection pool as the plan gives it; absent values take `cleave config`'s defaults.
+public struct ConnectionPool: Sendable, Hashable {
+  /// Connections per running copy of the service (HikariCP's `maximum-pool-size`, Prisma's `connection_limit`).
+  public var size: Int?
+  /// Connections kept open when idle (HikariCP's `minimum-idle`).
+  public var minimumIdle: Int?
+  /// How many copies of the service run at once, each with its own pool.
+  public var replicas: Int?
+
+  public init(size: Int? = nil, minimumIdle: Int? = nil, replicas: Int? = nil) {
+    self.size = size
+    self.minimumIdle = minimumIdle
+    self.replicas = replicas
+  }
+
+  /// The defaults: 10 connections (HikariCP's default pool size), 2 of them kept when idle, one replica.
+  public static let defaultSize = 10
+  public static let defaultReplicas = 1
+
+  public var resolvedSize: Int { size ?? Self.defaultSize }
+  public var resolvedMinimumIdle: Int { min(minimumIdle ?? min(2, resolvedSize), resolvedSize) }
+  public var resolvedReplicas: Int { replicas ?? Self.defaultReplicas }
 }
 
 /// A value from the plan and where it was written.

@@ -54,6 +54,17 @@ struct YAMLReader {
     return try Self.scalar(value, file: file, what: "`\(key)` in \(context)")
   }
 
+  /// A whole number of at least `minimum`, or nil when the key is absent.
+  func int(_ key: String, minimum: Int) throws(CleaveError) -> Located<Int>? {
+    guard let text = try string(key) else { return nil }
+    guard let value = Int(text.value), value >= minimum else {
+      throw CleaveError(
+        .planWrongType, "`\(key)` in \(context) must be a whole number of at least \(minimum), not \"\(text.value)\"",
+        hint: "write it as a plain number, such as `\(key): \(max(minimum, 1) * 10)`", at: text.location)
+    }
+    return Located(value, at: text.location)
+  }
+
   func requiredString(_ key: String, hint: String) throws(CleaveError) -> Located<String> {
     guard let value = try string(key) else {
       throw CleaveError(.planMissingKey, "\(context) has no `\(key)`", hint: hint, at: location)

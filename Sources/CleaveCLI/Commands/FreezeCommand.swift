@@ -1,0 +1,60 @@
+import ArgumentParser
+import Copy
+import Foundation
+import Freeze
+import Report
+
+/// `cleave freeze -f cleave.yml [--service S]`: stops every write to the source tables the services moved.
+struct FreezeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "freeze",
+    abstract: "Stop writes to the source tables that moved (every role; reversible with `cleave unfreeze`).",
+    discussion: """
+      Puts a statement-level trigger that refuses INSERT, UPDATE, DELETE and TRUNCATE on each moved table, after
+      waiting for the transactions that wrote to them to end (--wait). Records the time, the WAL position and
+      each table's write counters in the source's _cleave_freeze schema. See docs/safety.md.
+      """)
+
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @Option(help: "Freeze only this service's tables (repeatable).")
+  var service: [String] = []
+
+  @Option(help: "Seconds to wait for open transactions that wrote to the tables.")
+  var wait: Int = 30
+
+  @OptionGroup var global: GlobalOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
+        .resolvedPlan()
+      let records = try await Freezer(plan: plan, services: service).freeze(wait: .seconds(wait))
+      print(FreezeReport(records: records, action: "frozen").rendered(as: global.format))
+    }
+  }
+}
+
+/// `cleave unfreeze -f cleave.yml [--service S]`: lifts a freeze.
+struct UnfreezeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "unfreeze", abstract: "Lift `cleave freeze`: drop its triggers, and its schema with the last one.")
+
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @Option(help: "Unfreeze only this service's tables (repeatable).")
+  var service: [String] = []
+
+  @OptionGroup var global: GlobalOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
+        .resolvedPlan()
+      let tables = try await Freezer(plan: plan, services: service).unfreeze()
+      print(tables.isEmpty ? "nothing was frozen" : "unfrozen: " + tables.joined(separator: ", "))
+    }
+  }
+}

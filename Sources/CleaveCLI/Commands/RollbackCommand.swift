@@ -1,0 +1,57 @@
+import ArgumentParser
+import CleaveCore
+import Copy
+import Foundation
+import Rollback
+
+/// `cleave rollback -f cleave.yml [--service S] [--yes]`: removes what Cleave created, lifts the freeze.
+struct RollbackCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rollback",
+    abstract: "Remove the databases, schemas, roles and secrets Cleave created, and lift the freeze.",
+    discussion: """
+      Lists exactly what it will remove and restore, then asks on a terminal; without a terminal it needs --yes.
+      It removes only objects carrying Cleave's mark for that service, refuses (and does nothing) when a
+      look-alike is in the way, and never touches the source's data. See docs/safety.md.
+      """)
+
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @Option(help: "Roll back only this service (repeatable).")
+  var service: [String] = []
+
+  @Option(help: "The secrets file provision wrote.")
+  var secrets: String = "cleave-secrets.env"
+
+  @Flag(help: "Do it without asking.")
+  var yes = false
+
+  func run() async throws {
+    try await reportingErrors {
+      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
+        .resolvedPlan()
+      let rollback = Rollback(plan: plan, services: service, secretsPath: secrets)
+      let steps = try await rollback.plan()
+      print("rollback will:")
+      for action in steps.actions { print("  " + action.description) }
+      if steps.actions.isEmpty { print("  (nothing: Cleave has created nothing for these services)") }
+      for refusal in steps.refusals { print("  REFUSED: " + refusal) }
+      if steps.actions.isEmpty && steps.refusals.isEmpty { return }
+      if !yes && steps.refusals.isEmpty {
+        guard isatty(STDIN_FILENO) == 1 else {
+          throw CleaveError(
+            .confirmationRequired, "rollback removes the objects listed above and needs confirmation",
+            hint: "run it on a terminal to be asked, or add --yes")
+        }
+        print("Type yes to go on: ", terminator: "")
+        guard readLine()?.trimmingCharacters(in: .whitespaces).lowercased() == "yes" else {
+          print("nothing was changed")
+          return
+        }
+      }
+      try await rollback.run(steps)
+      print("rolled back: \(steps.actions.count) steps done")
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Config
+import Copy
+import Foundation
+import Pipeline
+import Report
+
+/// `cleave run -f cleave.yml`: the whole migration, resumable.
+struct RunCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Backup, provision, copy, verify and config, in that order; run again to continue after a stop.",
+    discussion: """
+      Each finished step is recorded in .cleave/state.json next to the plan and skipped by the next run (a backup
+      only once its files check out against its manifest). The first failure stops the run with its own error
+      and exit status. See docs/safety.md.
+      """)
+
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @Option(help: "Where generated passwords are written (mode 0600), and read back on later runs.")
+  var secrets: String = "cleave-secrets.env"
+
+  @Option(help: "Tables or key ranges copied at once (default: the number of cores).")
+  var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  @Option(help: "Where the services' connection settings are written (default: .cleave/config next to the plan).")
+  var configDir: String?
+
+  @Option(help: "The form of the settings: env, spring, prisma or compose.")
+  var configFormat: ConfigFormat = .env
+
+  @Flag(help: "Rehearse: run the split against a restore of the backup, time each step, then remove it all.")
+  var rehearse = false
+
+  func run() async throws {
+    try await reportingErrors {
+      if rehearse {
+        let timings = try await Rehearsal(
+          planPath: file, environment: ProcessInfo.processInfo.environment, jobs: jobs
+        ).run()
+        print("rehearsal against a restore of the backup (everything it made is removed again):")
+        for timing in timings {
+          print("  " + Formatting.pad(timing.step, 10) + String(format: "%8.1f s", timing.seconds))
+        }
+        let window = timings.filter { ["provision", "copy", "verify"].contains($0.step) }.reduce(0) { $0 + $1.seconds }
+        print(
+          String(
+            format: "go/no-go: provision + copy + verify took %.1f s; the maintenance window must hold that, "
+              + "plus the freeze and the switch-over", window))
+        return
+      }
+      let directory =
+        configDir ?? (URL(fileURLWithPath: file).deletingLastPathComponent().path + "/.cleave/config")
+      let outcome = try await Runner(
+        planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secrets, jobs: jobs,
+        configDirectory: directory, configFormat: configFormat,
+        announce: { step, skipped in print(skipped ? "\(step): done before, skipped" : "\(step) ...") }
+      ).run()
+      for step in Runner.steps {
+        guard let record = outcome.state.steps[step] else { continue }
+        print(
+          Formatting.pad(step, 10) + String(format: "%8.1f s", record.seconds) + "  " + record.finishedAt
+            + (record.detail.map { "  \($0)" } ?? ""))
+      }
+      print("the split is made and verified; `cleave status -f \(file)` shows what is next")
+    }
+  }
+}
+
+/// `cleave status -f cleave.yml`: per service, what is done and what is next.
+struct StatusCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status", abstract: "Show, per service, what has been done (and when) and what is next.")
+
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @OptionGroup var global: GlobalOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
+        .resolvedPlan()
+      let status = try await Status.read(plan: plan, planPath: file)
+      print(StatusReport(status).rendered(as: global.format))
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import Backup
+import CleaveCore
+import Copy
+import Foundation
+import Plan
+import PostgresDriver
+import Rollback
+import Verify
+
+/// `cleave run --rehearse`: the whole split against a restore of the backup instead of the live source, timed
+/// step by step, as the go/no-go figure for the real maintenance window; then everything it made is removed.
+///
+/// The backup is restored into `cleave_rehearsal_<random>` (marked `cleave: rehearsal`) on the plan's first
+/// target. The services run under rehearsal names (`<service>_rehearsal`, databases `<database>_rehearsal`,
+/// and so roles `<service>_rehearsal_owner` and `_app`), so nothing collides with the real split, and their
+/// passwords go to a secrets file of their own. The live source is only read, by the backup.
+public struct Rehearsal: Sendable {
+  public var planPath: String
+  public var environment: [String: String]
+  public var jobs: Int
+
+  public init(planPath: String, environment: [String: String], jobs: Int) {
+    self.planPath = planPath
+    self.environment = environment
+    self.jobs = jobs
+  }
+
+  /// How long each step took, in order: backup (when a checked one was not there already), restore, provision,
+  /// copy, verify, and the clean-up.
+  public struct Timing: Sendable, Codable, Equatable {
+    public var step: String
+    public var seconds: Double
+  }
+
+  /// - Returns: each step's time.
+  /// - Throws: the failing step's `CleaveError`; the rehearsal's objects are removed in any case.
+  public func run() async throws -> [Timing] {
+    var timings: [Timing] = []
+    let clock = ContinuousClock()
+    func timed<T>(_ step: String, _ body: () async throws -> T) async throws -> T {
+      let start = clock.now
+      let result = try await body()
+      let elapsed = clock.now - start
+      timings.append(
+        Timing(
+          step: step,
+          seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+      return result
+    }
+    let file = try PlanDecoder.load(path: planPath, environment: environment)
+    let plan = try await Split(planPath: planPath, environment: environment, secretsPath: "").resolvedPlan()
+    let folder = URL(fileURLWithPath: planPath).deletingLastPathComponent().path + "/.cleave"
+    let statePath = RunState.path(forPlan: planPath)
+    var state = try RunState.load(statePath)
+    var backup = state.steps["backup"]?.detail
+    if let directory = backup, (try? await BackupCheck.run(directory: directory)) == nil { backup = nil }
+    if backup == nil {
+      let directory = folder + "/backups/run"
+      _ = try await timed("backup") { try await BackupMaker(plan: plan, directory: directory, all: false).run() }
+      state.steps["backup"] = RunState.Step(
+        finishedAt: ISO8601DateFormatter().string(from: Date()), seconds: timings.last?.seconds ?? 0,
+        detail: directory)
+      try state.save(statePath)
+      backup = directory
+    }
+    guard let backup, let target = file.targets.first else {
+      throw CleaveError(.planMissingKey, "the plan has no target to rehearse on")
+    }
+    let server = ConnInfo(target.endpoint.url)
+    let scratch = "cleave_rehearsal_" + String(UInt32.random(in: .min ... .max), radix: 16)
+    let admin: SerialConnection
+    do { admin = try await SerialConnection.connect(server) } catch {
+      throw CleaveError(connecting: error, role: "target \"\(target.name)\"")
+    }
+    defer { Task { await admin.close() } }
+    var rehearsed = file
+    rehearsed.source.url = server.withDatabase(scratch).flattened
+    for index in rehearsed.services.indices {
+      rehearsed.services[index].name += "_rehearsal"
+      rehearsed.services[index].database += "_rehearsal"
+    }
+    let secrets = folder + "/rehearsal-secrets.env"
+    var failure: (any Error)?
+    do {
+      try await timed("restore") {
+        try await admin.execute("CREATE DATABASE \(try await admin.quoteIdentifier(scratch)) TEMPLATE template0")
+        try await admin.execute(
+          "COMMENT ON DATABASE \(try await admin.quoteIdentifier(scratch)) IS 'cleave: rehearsal'")
+        try await PostgresTool(
+          "pg_restore", connectingTo: server.withDatabase(scratch),
+          arguments: ["--no-owner", "--no-acl", "--exit-on-error", backup + "/" + BackupManifest.dumpName]
+        ).run(what: "restoring the backup for the rehearsal")
+      }
+      let split = Split(file: rehearsed, secretsPath: secrets)
+      _ = try await timed("provision") { try await split.provision() }
+      _ = try await timed("copy") {
+        try await split.copy(
+          jobs: jobs, workDirectory: folder + "/rehearsal-work", splitBytes: 256 << 20,
+          reporter: ProgressReporter(quiet: true))
+      }
+      let summary = try await timed("verify") { try await Verifier(file: rehearsed).run() }
+      if !summary.passed {
+        throw CleaveError(
+          .verificationFailed, "the rehearsal's verify found differences: the real run would stop there too",
+          hint: "run `cleave run` against a scratch copy and `cleave verify` for the report")
+      }
+    } catch {
+      failure = error
+    }
+    try await timed("clean-up") {
+      if let resolved = try? await Split(file: rehearsed, secretsPath: secrets).resolvedPlan() {
+        let rollback = Rollback(plan: resolved, services: [], secretsPath: secrets)
+        if let steps = try? await rollback.plan() { try? await rollback.run(steps) }
+      }
+      try? await admin.execute("DROP DATABASE IF EXISTS \(try await admin.quoteIdentifier(scratch)) WITH (FORCE)")
+      try? FileManager.default.removeItem(atPath: folder + "/rehearsal-work")
+    }
+    if let failure { throw failure }
+    return timings
+  }
+}

@@ -13,19 +13,16 @@ import Testing
     let source = try await Fixtures.pagila(in: sandbox, prefix: "backup_src")
     let temporary = try TemporaryFolder("backup")
     defer { temporary.remove() }
-    let plan = temporary.path + "/cleave.yml"
-    try """
-    source: \(source.flattened)
-    targets:
-      main: \(sandbox.connInfo().rawValue)
-    services:
-      films:
-        database: films_\(temporary.suffix)
-        tables: [film, language, inventory]
-      payments:
-        database: payments_\(temporary.suffix)
-        tables: [payment]
-    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        films:
+          database: films_\(temporary.suffix)
+          tables: [film, language, inventory]
+        payments:
+          database: payments_\(temporary.suffix)
+          tables: [payment]
+        """)
     let resolved = try await Split(planPath: plan, environment: [:], secretsPath: "").resolvedPlan()
     let directory = temporary.path + "/backup"
     let manifest = try await BackupMaker(plan: resolved, directory: directory, all: false).run()

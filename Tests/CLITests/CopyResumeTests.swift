@@ -45,22 +45,27 @@ import Testing
     ]
 
     var kills = 0
+    var finishedBeforeTheKill: [String] = []
     for delay in [150, 400, 700, 1000, 1400, 1900, 2500] {
       let process = Process()
       process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
       process.arguments = arguments
       process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
       process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
+      let errors = Pipe()
+      process.standardError = errors
       try process.run()
       try await Task.sleep(for: .milliseconds(delay))
       if process.isRunning {
         kill(process.processIdentifier, SIGKILL)
         kills += 1
+      } else {
+        let message = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+        finishedBeforeTheKill.append("after \(delay) ms, status \(process.terminationStatus): \(message)")
       }
       process.waitUntilExit()
     }
-    #expect(kills >= 3, "the copy finished too fast for the kills to land")
+    #expect(kills >= 3, "the copy finished too fast for the kills to land: \(finishedBeforeTheKill)")
     let final = try await CLIRunner.run(arguments, environment: environment)
     #expect(final.status == 0, "\(final.stderr)")
     guard final.status == 0 else { return }

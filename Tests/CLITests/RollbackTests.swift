@@ -36,19 +36,16 @@ import Testing
     defer { temporary.remove() }
     let before = try await dump(sandbox, sourceName, into: temporary.path)
     let suffix = temporary.suffix
-    let plan = temporary.path + "/cleave.yml"
-    try """
-    source: \(source.flattened)
-    targets:
-      main: \(sandbox.connInfo().rawValue)
-    services:
-      accounts_\(suffix):
-        database: accounts_\(suffix)
-        tables: [customers]
-      orders_\(suffix):
-        database: orders_\(suffix)
-        tables: [orders]
-    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        accounts_\(suffix):
+          database: accounts_\(suffix)
+          tables: [customers]
+        orders_\(suffix):
+          database: orders_\(suffix)
+          tables: [orders]
+        """)
     let secrets = temporary.path + "/secrets.env"
     let arguments = ["run", "-f", plan, "--secrets", secrets, "--jobs", "2"]
 
@@ -125,16 +122,13 @@ import Testing
     let admin = try await SerialConnection.connect(sandbox.connInfo())
     try await admin.execute("CREATE DATABASE \(name)")
     try await admin.execute("COMMENT ON DATABASE \(name) IS 'made by the team'")
-    let plan = temporary.path + "/cleave.yml"
-    try """
-    source: \(source.flattened)
-    targets:
-      main: \(sandbox.connInfo().rawValue)
-    services:
-      things_\(temporary.suffix):
-        database: \(name)
-        tables: [things]
-    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        things_\(temporary.suffix):
+          database: \(name)
+          tables: [things]
+        """)
     let result = try await CLIRunner.run(["rollback", "-f", plan, "--yes", "--secrets", temporary.path + "/s.env"])
     #expect(result.status == ExitStatus.targetFailed.rawValue, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("REFUSED: database \(name)") && result.stdout.contains("made by the team"))
@@ -152,16 +146,13 @@ import Testing
       """)
     let temporary = try TemporaryFolder("rehearse")
     defer { temporary.remove() }
-    let plan = temporary.path + "/cleave.yml"
-    try """
-    source: \(source.flattened)
-    targets:
-      main: \(sandbox.connInfo().rawValue)
-    services:
-      crm_\(temporary.suffix):
-        database: crm_\(temporary.suffix)
-        tables: [customers]
-    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        crm_\(temporary.suffix):
+          database: crm_\(temporary.suffix)
+          tables: [customers]
+        """)
     let result = try await CLIRunner.run(["run", "-f", plan, "--rehearse"])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     for step in ["backup", "restore", "provision", "copy", "verify", "clean-up", "go/no-go"] {

@@ -18,19 +18,16 @@ import Testing
   func fixture(_ sandbox: PostgresSandbox, _ temporary: TemporaryFolder) async throws -> (ConnInfo, String) {
     let source = try await sandbox.makeDatabase("verify_cli")
     try await SerialConnection.connect(source).execute(Self.schema)
-    let plan = temporary.path + "/cleave.yml"
-    try """
-    source: \(source.flattened)
-    targets:
-      main: \(sandbox.connInfo().rawValue)
-    services:
-      accounts_\(temporary.suffix):
-        database: accounts_\(temporary.suffix)
-        tables: [customers]
-      billing_\(temporary.suffix):
-        database: billing_\(temporary.suffix)
-        tables: [orders]
-    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        accounts_\(temporary.suffix):
+          database: accounts_\(temporary.suffix)
+          tables: [customers]
+        billing_\(temporary.suffix):
+          database: billing_\(temporary.suffix)
+          tables: [orders]
+        """)
     return (source, plan)
   }
 

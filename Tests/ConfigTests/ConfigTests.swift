@@ -18,29 +18,23 @@ import Yams
     let file: PlanFile
   }
 
-  func provisioned(_ sandbox: PostgresSandbox, _ temporary: TemporaryFolder, extra: String = "") async throws
-    -> Fixture
-  {
+  func provisioned(_ sandbox: PostgresSandbox, _ temporary: TemporaryFolder) async throws -> Fixture {
     let source = try await sandbox.makeDatabase("config_src")
     try await SerialConnection.connect(source).execute(
       "CREATE TABLE customers (id int PRIMARY KEY); CREATE TABLE orders (id int PRIMARY KEY, customer_id int)")
     let suffix = temporary.suffix
-    let plan = temporary.path + "/cleave.yml"
-    try """
-    source: \(source.flattened)
-    targets:
-      main: \(sandbox.connInfo().rawValue)
-    services:
-      auth-\(suffix):
-        database: auth_\(suffix)
-        tables: [customers]
-        pool_size: 5
-        replicas: 3
-      billing-\(suffix):
-        database: billing_\(suffix)
-        tables: [orders]
-    \(extra)
-    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        auth-\(suffix):
+          database: auth_\(suffix)
+          tables: [customers]
+          pool_size: 5
+          replicas: 3
+        billing-\(suffix):
+          database: billing_\(suffix)
+          tables: [orders]
+        """)
     let secrets = temporary.path + "/secrets.env"
     _ = try await Split(planPath: plan, environment: [:], secretsPath: secrets).provision()
     return Fixture(plan: plan, secrets: secrets, suffix: suffix, file: try PlanDecoder.load(path: plan))

@@ -27,16 +27,13 @@ import Testing
       """)
     let temporary = try TemporaryFolder("freeze")
     defer { temporary.remove() }
-    let plan = temporary.path + "/cleave.yml"
-    try """
-    source: \(source.flattened)
-    targets:
-      main: \(sandbox.connInfo().rawValue)
-    services:
-      accounts:
-        database: accounts_\(temporary.suffix)
-        tables: [customers, events]
-    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        accounts:
+          database: accounts_\(temporary.suffix)
+          tables: [customers, events]
+        """)
     let resolved = try await Split(planPath: plan, environment: [:], secretsPath: "").resolvedPlan()
     let freezer = Freezer(plan: resolved)
     let app = try await SerialConnection.connect(

@@ -40,8 +40,12 @@ public struct BackupMaker: Sendable {
     let withoutData = ordinary.filter { !all && !owned.contains($0) }
     var counts: [BackupManifest.TableCount] = []
     for table in withData {
-      let rows = try await reader.query("SELECT count(*) FROM ONLY \(table.quoted)").scalar
-      counts.append(.init(name: table.description, rows: Int(rows ?? "") ?? 0))
+      let row = try await reader.query(
+        "SELECT count(*) AS rows, pg_total_relation_size($1::regclass) AS bytes FROM ONLY \(table.quoted)",
+        [table.quoted]
+      ).namedRows.first
+      counts.append(
+        .init(name: table.description, rows: row?.int("rows") ?? 0, bytes: Int64(row?.string("bytes") ?? "") ?? 0))
     }
     let serverVersion = try await reader.query("SHOW server_version").scalar ?? ""
     let dump = directory + "/" + BackupManifest.dumpName
@@ -71,6 +75,8 @@ public struct BackupMaker: Sendable {
       snapshot: snapshot.id, tables: counts,
       files: [.init(name: BackupManifest.dumpName, bytes: digest.bytes, sha256: digest.sha256)])
     try Self.write(manifest, to: directory)
+    // A backup that cannot be read back is a failed backup: check it now, not on the day it is needed.
+    _ = try await BackupCheck.run(directory: directory)
     return manifest
   }
 

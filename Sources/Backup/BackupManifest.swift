@@ -24,6 +24,8 @@ public struct BackupManifest: Sendable, Codable, Equatable {
     /// The table's name, `schema.table` as PostgreSQL quotes it where needed.
     public var name: String
     public var rows: Int
+    /// The table's size on the source, indexes and TOAST included (`pg_total_relation_size`).
+    public var bytes: Int64
   }
 
   /// A file of the backup, its size and sha256 (hex).

@@ -68,7 +68,6 @@ public struct Runner: Sendable {
       case "backup":
         let directory = folder + "/backups/run"
         _ = try await BackupMaker(plan: plan, directory: directory, all: false).run()
-        _ = try await BackupCheck.run(directory: directory)
         detail = directory
       case "provision":
         _ = try await split.provision()

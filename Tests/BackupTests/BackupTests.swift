@@ -39,6 +39,7 @@ import Testing
     for referenced in ["public.store", "public.address", "public.city", "public.country", "public.staff"] {
       #expect(manifest.tables.contains { $0.name == referenced }, "\(referenced)")
     }
+    #expect(manifest.tables.allSatisfy { $0.bytes > 0 })
     #expect(manifest.serverVersion.hasPrefix("15") && manifest.pgDumpVersion.contains("pg_dump"))
     let file = try #require(manifest.files.first)
     #expect(file.sha256.count == 64 && file.bytes > 0)

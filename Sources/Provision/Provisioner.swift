@@ -145,7 +145,7 @@ public struct Provisioner: Sendable {
   ///
   /// Returns whether it was created now.
   private func ensureDatabase(
-    _ service: ServicePlan, owner: String, shared: Bool, mark: String, admin: SerialConnection
+    _ service: ServicePlan, owner: String, shared: Bool, mark: String, admin: SerialConnection, retried: Bool = false
   ) async throws -> Bool {
     let wanted = shared ? Provenance.sharedDatabaseMark : mark
     let existing = try await admin.query(
@@ -172,7 +172,18 @@ public struct Provisioner: Sendable {
       return false
     }
     let ownerClause = shared ? "" : " OWNER \(try await admin.quoteIdentifier(owner))"
-    try await admin.execute("CREATE DATABASE \(quoted)\(ownerClause) TEMPLATE template0 ENCODING 'UTF8'")
+    var raced = false
+    do {
+      try await admin.execute("CREATE DATABASE \(quoted)\(ownerClause) TEMPLATE template0 ENCODING 'UTF8'")
+    } catch {
+      guard !retried, ["23505", "42P04"].contains(error.sqlState ?? "") else { throw error }
+      raced = true
+    }
+    if raced {
+      // Another session created it between the check and now: a killed run's CREATE DATABASE, which the server
+      // finishes after its client is gone. Look again, as if it had been there all along.
+      return try await ensureDatabase(service, owner: owner, shared: shared, mark: mark, admin: admin, retried: true)
+    }
     try await admin.execute("COMMENT ON DATABASE \(quoted) IS \(try await admin.quoteLiteral(wanted))")
     return true
   }

@@ -44,9 +44,12 @@ import Testing
       "copy", "-f", plan, "--secrets", folder + "/secrets.env", "--jobs", "2", "--split-mb", "8",
     ]
 
+    // The first run is killed early (while the schema is dumped and restored); each later one as soon as it
+    // reports a finished table or key range (runs skip what is done, so that is a new one), so every kill lands
+    // mid-copy however fast or loaded the machine is.
     var kills = 0
-    var finishedBeforeTheKill: [String] = []
-    for delay in [150, 400, 700, 1000, 1400, 1900, 2500] {
+    var endings: [String] = []
+    for attempt in 0..<6 {
       let process = Process()
       process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
       process.arguments = arguments
@@ -54,18 +57,26 @@ import Testing
       process.standardOutput = FileHandle.nullDevice
       let errors = Pipe()
       process.standardError = errors
+      // Watched on Foundation's own queue, not on Swift's cooperative threads, which a loaded test run can keep
+      // busy for longer than a whole copy takes.
+      let watcher = KillOnOutput(marker: attempt == 0 ? nil : " tables, ")
+      errors.fileHandleForReading.readabilityHandler = { watcher.read($0) }
       try process.run()
-      try await Task.sleep(for: .milliseconds(delay))
-      if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        kills += 1
-      } else {
-        let message = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
-        finishedBeforeTheKill.append("after \(delay) ms, status \(process.terminationStatus): \(message)")
+      watcher.watch(process.processIdentifier)
+      if attempt == 0 {
+        try await Task.sleep(for: .milliseconds(150))
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
       }
       process.waitUntilExit()
+      errors.fileHandleForReading.readabilityHandler = nil
+      if process.terminationReason == .uncaughtSignal {
+        kills += 1
+      } else {
+        endings.append("attempt \(attempt), status \(process.terminationStatus): \(watcher.text)")
+        break
+      }
     }
-    #expect(kills >= 3, "the copy finished too fast for the kills to land: \(finishedBeforeTheKill)")
+    #expect(kills >= 3, "the copy finished too fast for the kills to land: \(endings)")
     let final = try await CLIRunner.run(arguments, environment: environment)
     #expect(final.status == 0, "\(final.stderr)")
     guard final.status == 0 else { return }
@@ -89,5 +100,32 @@ import Testing
 
   func fingerprint(_ query: String, in info: ConnInfo) async throws -> String {
     try await Fixtures.fingerprint(query, in: info)
+  }
+}
+
+/// Kills a process (SIGKILL) as soon as its output contains `marker`, from the pipe's readability handler.
+final class KillOnOutput: @unchecked Sendable {
+  // @unchecked: every field is read and written under `lock`.
+  private let lock = NSLock()
+  private let marker: String?
+  private var pid: pid_t?
+  private var killed = false
+  private var output = ""
+
+  init(marker: String?) { self.marker = marker }
+
+  var text: String { lock.withLock { output } }
+
+  func watch(_ pid: pid_t) { lock.withLock { self.pid = pid } }
+
+  func read(_ handle: FileHandle) {
+    let data = handle.availableData
+    lock.withLock {
+      output += String(decoding: data, as: UTF8.self)
+      if let marker, let pid, !killed, output.contains(marker) {
+        kill(pid, SIGKILL)
+        killed = true
+      }
+    }
   }
 }

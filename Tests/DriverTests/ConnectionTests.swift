@@ -179,17 +179,19 @@ import Testing
     let info = try await sandbox.makeDatabase("parallel")
     let observer = try await SerialConnection.connect(info)
     let name = try #require(try await observer.query("SELECT current_database()").scalar)
+    // Connected first, so that a slow connection under load cannot keep the sleeps from overlapping.
+    var connections: [SerialConnection] = []
+    for _ in 0..<8 { connections.append(try await SerialConnection.connect(info)) }
     let peak = try await withThrowingTaskGroup(of: Int.self) { group in
-      for _ in 0..<8 {
+      for connection in connections {
         group.addTask {
-          let connection = try await SerialConnection.connect(info)
-          try await connection.query("SELECT pg_sleep(3)")
+          try await connection.query("SELECT pg_sleep(4)")
           return 0
         }
       }
       group.addTask {
         var most = 0
-        for _ in 0..<40 {
+        for _ in 0..<50 {
           let sleeping = try await observer.query(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep%'", [name])
           most = max(most, Int(sleeping.scalar ?? "0") ?? 0)

@@ -40,6 +40,9 @@ let package = Package(
     .target(name: "Verify", dependencies: ["Copy"], swiftSettings: settings),
     .target(name: "Config", dependencies: ["Provision"], swiftSettings: settings),
     .target(name: "Freeze", dependencies: ["Plan"], swiftSettings: settings),
+    .target(
+      name: "Migrate", dependencies: ["Provision", "SQLParser", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: settings),
     .target(name: "Rollback", dependencies: ["Freeze", "Provision"], swiftSettings: settings),
     .target(
       name: "Pipeline", dependencies: ["Backup", "Config", "Verify", "Freeze", "Rollback"], swiftSettings: settings),
@@ -47,7 +50,7 @@ let package = Package(
       name: "Backup", dependencies: ["Copy", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: settings),
     .target(
-      name: "Report", dependencies: ["Plan", "Provision", "Copy", "Verify", "Backup", "Freeze", "Pipeline"],
+      name: "Report", dependencies: ["Plan", "Provision", "Copy", "Verify", "Backup", "Freeze", "Pipeline", "Migrate"],
       swiftSettings: settings),
     .target(
       name: "CleaveCLI",
@@ -76,6 +79,7 @@ let package = Package(
       swiftSettings: settings),
     .testTarget(name: "BackupTests", dependencies: ["Backup", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "SafetyTests", dependencies: ["Freeze", "Copy", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(name: "MigrateTests", dependencies: ["Migrate", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CLITests", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
   ]
 )

@@ -10,7 +10,7 @@ public struct CleaveCommand: AsyncParsableCommand {
     subcommands: [
       InspectCommand.self, PlanCommand.self, InitCommand.self, ProvisionCommand.self, CopyCommand.self,
       SnapshotCommand.self, VerifyCommand.self, BackupCommand.self, FreezeCommand.self, UnfreezeCommand.self,
-      RollbackCommand.self, ConfigCommand.self, RunCommand.self, StatusCommand.self,
+      RollbackCommand.self, ConfigCommand.self, RunCommand.self, StatusCommand.self, MigrateCommand.self,
     ])
 
   public init() {}

@@ -32,7 +32,7 @@ extension CleaveError {
   /// A code whose meaning never changes once released.
   ///
   /// Families: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the source, `4xxx` verification, `5xxx` provisioning, `6xxx` copying,
-  /// `7xxx` backups, `8xxx` freeze and rollback, `9xxx` files and internal failures.
+  /// `7xxx` backups, `8xxx` freeze and rollback, `Axxx` migrations, `9xxx` files and internal failures.
   /// Command-line mistakes are swift-argument-parser's (exit 64).
   public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -50,6 +50,7 @@ extension CleaveError {
       case "6": return .copyFailed
       case "7": return .backupFailed
       case "8": return .safetyStepFailed
+      case "A": return .migrationFailed
       default: return .internalError
       }
     }
@@ -99,6 +100,11 @@ extension CleaveError {
     public static let backupFailed = Self(rawValue: "CLV7001")
     public static let backupCorrupt = Self(rawValue: "CLV7002")
     public static let restoreMismatch = Self(rawValue: "CLV7003")
+
+    // Migrations (exit 11).
+    public static let migrationFolderUnreadable = Self(rawValue: "CLVA001")
+    public static let migrationBlocked = Self(rawValue: "CLVA003")
+    public static let migrationNotFound = Self(rawValue: "CLVA004")
 
     // Freeze, unfreeze and rollback (exit 10).
     public static let confirmationRequired = Self(rawValue: "CLV8001")

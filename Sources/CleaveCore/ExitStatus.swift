@@ -20,6 +20,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case backupFailed = 9
   /// A freeze, unfreeze or rollback did not happen: it was not confirmed, or something in the way stopped it.
   case safetyStepFailed = 10
+  /// `cleave migrate`: a migration failed or is blocked by one that failed, or (`status`, `lint`) something needs
+  /// attention.
+  case migrationFailed = 11
   /// A bug or an unexpected state in Cleave itself.
   case internalError = 70
 }

@@ -10,7 +10,7 @@ public enum PlanDecoder {
   static let topLevelKeys = ["version", "source", "targets", "services"]
   static let serviceKeys = [
     "target", "database", "schema", "tables", "schemas", "transforms", "owner_password", "app_password",
-    "pool_size", "min_idle", "replicas",
+    "pool_size", "min_idle", "replicas", "migrations",
   ]
   static let transformKeys = ["where", "rename_to", "columns"]
   static let columnKeys = ["drop", "rename_to", "add", "type", "rekey"]
@@ -60,8 +60,11 @@ public enum PlanDecoder {
         at: version.location)
     }
 
-    let source = try endpoint(
-      top, key: "source", expander: expander, hint: "source:\n    url: postgres://user@host:5432/db")
+    // A plan used only for migrations may leave the source out: its services' databases and folders are enough.
+    let source =
+      top.node("source") == nil && migrationsOnly(top)
+      ? Endpoint(url: "", location: top.location)
+      : try endpoint(top, key: "source", expander: expander, hint: "source:\n    url: postgres://user@host:5432/db")
     guard let targetsNode = top.node("targets") else {
       throw CleaveError(
         .planMissingKey, "the plan has no `targets`",
@@ -90,6 +93,14 @@ public enum PlanDecoder {
       services.append(try service(name: name, node: node, file: path, expander: expander))
     }
     return PlanFile(path: path, source: source, targets: targets, services: services)
+  }
+
+  /// Whether every service names a `migrations:` folder (and the plan can do without a source).
+  private static func migrationsOnly(_ top: YAMLReader) -> Bool {
+    guard let servicesNode = top.node("services"), let services = servicesNode.mapping, !services.isEmpty else {
+      return false
+    }
+    return services.allSatisfy { $0.value.mapping?["migrations"] != nil }
   }
 
   /// `key: URL` or `key: { url: URL }`.
@@ -143,7 +154,7 @@ public enum PlanDecoder {
       name: name.value, location: name.location, target: target?.value, targetLocation: target?.location,
       database: database.value, schema: try reader.string("schema")?.value, tables: try reader.list("tables"),
       schemas: try reader.list("schemas"), transforms: transforms, ownerPassword: passwords[0],
-      appPassword: passwords[1],
+      appPassword: passwords[1], migrations: try reader.string("migrations")?.value,
       pool: ConnectionPool(
         size: try reader.int("pool_size", minimum: 1)?.value,
         minimumIdle: try reader.int("min_idle", minimum: 0)?.value,

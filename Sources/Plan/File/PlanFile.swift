@@ -46,6 +46,9 @@ public struct Service: Sendable {
   /// Passwords for the service's roles, when the plan gives them (`${ENV}`); otherwise provision generates them.
   public var ownerPassword: String?
   public var appPassword: String?
+  /// The service's migrations folder (Prisma or Flyway layout), as written: relative to the plan's folder, or
+  /// absolute.
+  public var migrations: String?
   /// How the service connects: its pool and how many copies of it run (`pool_size`, `min_idle`, `replicas`).
   public var pool = ConnectionPool()
 }

@@ -1,0 +1,156 @@
+import ArgumentParser
+import CleaveCore
+import Foundation
+import Migrate
+import Plan
+import Report
+
+/// `cleave migrate …`: versioned migrations for every service of the plan, in Prisma's or Flyway's layout.
+struct MigrateCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "migrate",
+    abstract: "Run each service's schema migrations (Prisma or Flyway layout), all services in one command.",
+    discussion: "See docs/migrations.md. Exits 11 when a migration fails, is blocked, or needs attention.",
+    subcommands: [
+      MigrateStatus.self, MigrateDeploy.self, MigrateNew.self, MigrateResolve.self, MigrateLint.self,
+    ])
+}
+
+/// The options every `cleave migrate` subcommand takes.
+struct MigrateOptions: ParsableArguments {
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @Option(help: "Only this service (repeatable).")
+  var service: [String] = []
+
+  @OptionGroup var global: GlobalOptions
+
+  func migrator() throws -> Migrator {
+    Migrator(
+      plan: try PlanDecoder.load(path: file, environment: ProcessInfo.processInfo.environment), services: service)
+  }
+}
+
+struct MigrateStatus: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status", abstract: "Per service: applied, pending, failed, modified and missing migrations.")
+
+  @OptionGroup var options: MigrateOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let statuses = try await options.migrator().status()
+      print(MigrationReport(statuses).rendered(as: options.global.format))
+      if statuses.contains(where: \.needsAttention) { throw ExitCode(ExitStatus.migrationFailed.rawValue) }
+    }
+  }
+}
+
+struct MigrateDeploy: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "deploy", abstract: "Apply pending migrations: services in parallel, each service's in order.")
+
+  @OptionGroup var options: MigrateOptions
+
+  @Flag(help: "Print what would run, and run nothing.")
+  var dryRun = false
+
+  @Flag(help: "Refuse to deploy when the linter finds a risky change in what would run.")
+  var strict = false
+
+  func run() async throws {
+    try await reportingErrors {
+      let migrator = try options.migrator()
+      if strict {
+        let planned = try await migrator.deploy(dryRun: true)
+        if planned.contains(where: { !$0.findings.isEmpty }) {
+          print(MigrationReport(planned, dryRun: true).rendered(as: options.global.format))
+          throw CleaveError(
+            .migrationBlocked, "--strict: the linter found risky changes in the migrations about to run",
+            hint: "make them safer, or switch a rule off in the file with `-- cleave-lint: disable=RULE`")
+        }
+      }
+      let statuses = try await migrator.deploy(dryRun: dryRun)
+      print(MigrationReport(statuses, dryRun: dryRun).rendered(as: options.global.format))
+      if statuses.contains(where: { $0.error != nil }) { throw ExitCode(ExitStatus.migrationFailed.rawValue) }
+    }
+  }
+}
+
+struct MigrateNew: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "new", abstract: "Create the next migration file in the service's layout.")
+
+  @Argument(help: "What the migration does, such as add_orders.")
+  var name: String
+
+  @OptionGroup var options: MigrateOptions
+
+  func validate() throws {
+    if options.service.count != 1 { throw ValidationError("name the service with --service") }
+  }
+
+  func run() async throws {
+    try await reportingErrors { print(try options.migrator().new(name)) }
+  }
+}
+
+struct MigrateResolve: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "resolve", abstract: "Mark a failed migration rolled back (to run it again) or applied.")
+
+  @Option(help: "The migration completed by hand: record it as applied.")
+  var applied: String?
+
+  @Option(help: "The failed migration was undone: record it as rolled back, so deploy runs it again.")
+  var rolledBack: String?
+
+  @OptionGroup var options: MigrateOptions
+
+  func validate() throws {
+    if (applied == nil) == (rolledBack == nil) {
+      throw ValidationError("give exactly one of --applied or --rolled-back")
+    }
+  }
+
+  func run() async throws {
+    try await reportingErrors {
+      let name = applied ?? rolledBack ?? ""
+      try await options.migrator().resolve(name, applied: applied != nil)
+      print("\(name): recorded as \(applied != nil ? "applied" : "rolled back")")
+    }
+  }
+}
+
+struct MigrateLint: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lint", abstract: "Report risky changes in pending migrations, with a safer way; exits 11 on findings."
+  )
+
+  @Flag(help: "Lint every migration, applied ones too (no database needed).")
+  var all = false
+
+  @OptionGroup var options: MigrateOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let migrator = try options.migrator()
+      var findings: [LintFinding] = []
+      if all {
+        for (_, path) in try migrator.chosen() {
+          findings += try MigrationFolder.read(path).migrations.flatMap(MigrationLinter.lint)
+        }
+      } else {
+        findings = try await migrator.deploy(dryRun: true).flatMap(\.findings)
+      }
+      if options.global.format == .json {
+        print(JSONRendering.render(findings))
+      } else {
+        for finding in findings { print(finding.description) }
+        print(findings.isEmpty ? "no risky change found" : "\(findings.count) risky changes")
+      }
+      if !findings.isEmpty { throw ExitCode(ExitStatus.migrationFailed.rawValue) }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import Migrate
+
+/// `cleave migrate status` and `deploy` output: per service, what is applied, pending, failed, modified or missing,
+/// what this run applied, and the linter's findings.
+public struct MigrationReport: Sendable {
+  public let statuses: [MigrationStatus]
+  public let dryRun: Bool
+
+  public init(_ statuses: [MigrationStatus], dryRun: Bool = false) {
+    self.statuses = statuses
+    self.dryRun = dryRun
+  }
+
+  public func rendered(as format: OutputFormat) -> String {
+    guard format == .text else { return JSONRendering.render(statuses) }
+    var lines: [String] = []
+    for status in statuses {
+      lines.append(
+        "service \(status.service) (\(status.layout.rawValue)): \(status.applied.count) applied, "
+          + "\(status.pending.count) pending, \(status.failed.count) failed, \(status.modified.count) modified, "
+          + "\(status.missing.count) missing")
+      for name in status.appliedNow { lines.append("  applied now: \(name)") }
+      for name in status.pending { lines.append("  \(dryRun ? "would apply" : "pending"): \(name)") }
+      for name in status.failed { lines.append("  FAILED: \(name)") }
+      for name in status.modified { lines.append("  MODIFIED since applied: \(name)") }
+      for name in status.missing { lines.append("  MISSING file of applied: \(name)") }
+      for finding in status.findings {
+        lines.append("  " + finding.description.replacingOccurrences(of: "\n", with: "\n  "))
+      }
+      if let error = status.error { lines.append("  error: \(error)") }
+    }
+    return lines.joined(separator: "\n")
+  }
+}

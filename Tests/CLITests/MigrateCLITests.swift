@@ -1,0 +1,98 @@
+import CleaveCore
+import CleaveTestSupport
+import Foundation
+import PostgresDriver
+import Testing
+
+/// `cleave migrate` through the binary: exit statuses for CI, `new`, `lint`, `deploy --strict`, and a deploy
+/// killed in the middle leaving no lock behind.
+@Suite(.postgres, .tags(.integration)) struct MigrateCLITests {
+  /// A migrations-only plan (no source) with one Prisma-layout service, and its database.
+  func fixture(_ sandbox: PostgresSandbox, _ temporary: TemporaryFolder, first: String) async throws -> (
+    plan: String, service: String, folder: String
+  ) {
+    let service = "shop_\(temporary.suffix)"
+    try await SerialConnection.connect(sandbox.connInfo()).execute("CREATE DATABASE \(service)")
+    let folder = temporary.path + "/prisma/migrations"
+    try FileManager.default.createDirectory(atPath: folder + "/20240101000000_init", withIntermediateDirectories: true)
+    try "provider = \"postgresql\"\n".write(toFile: folder + "/migration_lock.toml", atomically: true, encoding: .utf8)
+    try first.write(toFile: folder + "/20240101000000_init/migration.sql", atomically: true, encoding: .utf8)
+    let plan = temporary.path + "/cleave.yml"
+    try """
+    targets:
+      main: \(sandbox.connInfo().rawValue)
+    services:
+      \(service):
+        database: \(service)
+        migrations: prisma/migrations
+    """.write(toFile: plan, atomically: true, encoding: .utf8)
+    return (plan, service, folder)
+  }
+
+  @Test func statusNewLintAndStrictDeployExitAsCINeeds() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let temporary = try TemporaryFolder("migrate-cli")
+    defer { temporary.remove() }
+    let (plan, service, folder) = try await fixture(
+      sandbox, temporary, first: "CREATE TABLE orders (id int PRIMARY KEY, created_at timestamptz);\n")
+    let code = ExitStatus.migrationFailed.rawValue
+    #expect(try await CLIRunner.run(["migrate", "status", "-f", plan]).status == code, "pending needs attention")
+    let deployed = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(deployed.status == 0 && deployed.stdout.contains("applied now: 20240101000000_init"), "\(deployed)")
+    #expect(try await CLIRunner.run(["migrate", "status", "-f", plan]).status == 0)
+
+    let created = try await CLIRunner.run(["migrate", "new", "add index", "-f", plan, "--service", service])
+    let file = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(created.status == 0 && file.hasPrefix(folder + "/") && file.hasSuffix("_add_index/migration.sql"))
+    try "CREATE INDEX orders_created_idx ON orders (created_at);\n".write(
+      toFile: file, atomically: true, encoding: .utf8)
+
+    let lint = try await CLIRunner.run(["migrate", "lint", "-f", plan])
+    #expect(lint.status == code && lint.stdout.contains("warning[MIG006]"), "\(lint.stdout)")
+    #expect(lint.stdout.contains("\(file):1:1"))
+    let strict = try await CLIRunner.run(["migrate", "deploy", "-f", plan, "--strict"])
+    #expect(strict.status == code && strict.stderr.contains("--strict"))
+    let status = try await CLIRunner.run(["migrate", "status", "-f", plan, "--format", "json"])
+    #expect(status.stdout.contains("add_index"), "strict deployed nothing: still pending")
+    let relaxed = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(relaxed.status == 0 && relaxed.stdout.contains("MIG006"), "findings are printed, not blocking")
+  }
+
+  @Test func aKilledDeployLeavesNoLockBehind() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let temporary = try TemporaryFolder("migrate-kill")
+    defer { temporary.remove() }
+    let (plan, service, _) = try await fixture(
+      sandbox, temporary, first: "CREATE TABLE slow (id int);\nSELECT pg_sleep(4);\n")
+    let observer = try await SerialConnection.connect(sandbox.connInfo(database: service))
+    let held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
+    process.arguments = ["migrate", "deploy", "-f", plan]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    // Killed while the migration runs (its pg_sleep is on the server), holding the lock.
+    let running = """
+      SELECT count(*) FROM pg_stat_activity
+      WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()
+      """
+    var midway = false
+    for _ in 0..<200 where !midway {
+      midway = try await observer.query(running).scalar == "1"
+      if !midway { try await Task.sleep(for: .milliseconds(25)) }
+    }
+    #expect(midway, "the migration started")
+    #expect(try await observer.query(held).scalar == "1", "the deploy holds Prisma's lock while it runs")
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    var released = false
+    for _ in 0..<50 where !released {
+      released = try await observer.query(held).scalar == "0"
+      if !released { try await Task.sleep(for: .milliseconds(100)) }
+    }
+    #expect(released, "the lock went with the killed deploy's session")
+    let rerun = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(rerun.status == 0 && rerun.stdout.contains("applied now: 20240101000000_init"), "\(rerun.stdout)")
+  }
+}

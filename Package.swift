@@ -41,7 +41,7 @@ let package = Package(
     .target(name: "Config", dependencies: ["Provision"], swiftSettings: settings),
     .target(name: "Freeze", dependencies: ["Plan"], swiftSettings: settings),
     .target(
-      name: "Migrate", dependencies: ["Provision", "SQLParser", .product(name: "Crypto", package: "swift-crypto")],
+      name: "Migrate", dependencies: ["Verify", "SQLParser", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: settings),
     .target(name: "Rollback", dependencies: ["Freeze", "Provision"], swiftSettings: settings),
     .target(

@@ -21,6 +21,8 @@ public struct Migrator: Sendable {
   public var services: [String]
   /// How long a deploy waits for another one holding the database's migration lock.
   public var lockWait: Duration = .seconds(600)
+  /// Whether migrations run as the service's owner role when it exists (not in drift's scratch database).
+  public var runAsOwner = true
 
   public init(plan: PlanFile, services: [String] = []) {
     self.plan = plan
@@ -154,7 +156,7 @@ public struct Migrator: Sendable {
       }
     }
     let owner = ServiceRoles(service: service.name).owner
-    if try await work.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [owner]).rows.isEmpty == false {
+    if runAsOwner, try await work.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [owner]).rows.isEmpty == false {
       try await work.execute("SET ROLE \(try await work.quoteIdentifier(owner))")
     }
     let table = folder.layout == .prisma ? "_prisma_migrations" : "flyway_schema_history"

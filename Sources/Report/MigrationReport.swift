@@ -1,4 +1,5 @@
 import Migrate
+import Verify
 
 /// `cleave migrate status` and `deploy` output: per service, what is applied, pending, failed, modified or missing,
 /// what this run applied, and the linter's findings.
@@ -30,5 +31,26 @@ public struct MigrationReport: Sendable {
       if let error = status.error { lines.append("  error: \(error)") }
     }
     return lines.joined(separator: "\n")
+  }
+
+  struct DriftShape: Encodable {
+    var service: String
+    var differences: [SchemaDifference]
+  }
+
+  /// `cleave migrate drift` output: per service, "no drift" or each difference between the schema the migrations
+  /// build (expected) and the live one (found).
+  public static func drift(_ results: [(service: String, differences: [SchemaDifference])], as format: OutputFormat)
+    -> String
+  {
+    guard format == .text else {
+      return JSONRendering.render(results.map { DriftShape(service: $0.service, differences: $0.differences) })
+    }
+    return results.map { result in
+      result.differences.isEmpty
+        ? "service \(result.service): no drift"
+        : "service \(result.service): SCHEMA DRIFT DETECTED (\(result.differences.count))\n"
+          + result.differences.map { "  " + VerifyReport.describe($0) }.joined(separator: "\n")
+    }.joined(separator: "\n")
   }
 }

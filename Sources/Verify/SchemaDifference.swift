@@ -6,6 +6,8 @@ public struct SchemaDifference: Sendable, Codable, Equatable {
   /// What kind of object differs, and how.
   public enum Kind: String, Sendable, Codable {
     case missingTable = "missing table"
+    /// A table the reference does not have (drift: created by hand in the live database).
+    case unexpectedTable = "unexpected table"
     case missingColumn = "missing column"
     case unexpectedColumn = "unexpected column"
     case columnType = "column type"

@@ -223,3 +223,48 @@ import Testing
     #expect(MigrationLinter.lint(safe).isEmpty, "\(MigrationLinter.lint(safe))")
   }
 }
+
+/// Baseline and drift: a database split out without migrations gets its schema as its first migration, which
+/// builds exactly the live schema; a column added by hand afterwards is drift.
+@Suite(.postgres, .tags(.integration)) struct BaselineDriftTests {
+  @Test func aBaselineRebuildsTheLiveSchemaAndDriftFindsAColumnAddedByHand() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let temporary = try TemporaryFolder("migrate-drift")
+    defer { temporary.remove() }
+    let service = "split_\(temporary.suffix)"
+    try await SerialConnection.connect(sandbox.connInfo()).execute("CREATE DATABASE \(service)")
+    let live = try await SerialConnection.connect(sandbox.connInfo(database: service))
+    try await live.execute(
+      """
+      CREATE TYPE mood AS ENUM ('ok', 'meh');
+      CREATE TABLE film (id serial PRIMARY KEY, title text NOT NULL, rating mood DEFAULT 'ok',
+        length int CHECK (length > 0));
+      CREATE TABLE review (id bigserial PRIMARY KEY, film_id int NOT NULL REFERENCES film, body text);
+      CREATE INDEX review_film_idx ON review (film_id) WHERE body IS NOT NULL;
+      CREATE SCHEMA _cleave; CREATE TABLE _cleave.progress (step text);
+      """)
+    let plan = try MigrationFixtures.plan(in: temporary, sandbox: sandbox, services: [(service, "migrations")])
+    let migrator = Migrator(plan: try PlanDecoder.load(path: plan))
+
+    let files = try await migrator.baseline()
+    #expect(files == ["\(temporary.path)/migrations/00000000000000_baseline/migration.sql"])
+    let script = try String(contentsOfFile: files[0], encoding: .utf8)
+    #expect(
+      script.contains("CREATE TABLE public.film") && !script.contains("_cleave") && !script.contains("\\restrict"))
+    let status = try #require(try await migrator.status().first)
+    #expect(status.applied == ["00000000000000_baseline"] && !status.needsAttention)
+
+    let clean = try #require(try await migrator.drift().first)
+    #expect(clean.differences.isEmpty, "\(clean.differences)")
+
+    try await live.execute("ALTER TABLE film ADD COLUMN added_by_hand text; DROP INDEX review_film_idx")
+    let drifted = try #require(try await migrator.drift().first).differences
+    #expect(
+      drifted.contains { $0.kind == .unexpectedColumn && $0.object == "added_by_hand" && $0.table.name == "film" })
+    #expect(drifted.contains { $0.kind == .missingIndex && $0.table.name == "review" })
+    #expect(drifted.count == 2, "\(drifted)")
+    let admin = try await SerialConnection.connect(sandbox.connInfo())
+    #expect(
+      try await admin.query("SELECT count(*) FROM pg_database WHERE datname LIKE 'cleave\\_drift\\_%'").scalar == "0")
+  }
+}

@@ -13,6 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
     discussion: "See docs/migrations.md. Exits 11 when a migration fails, is blocked, or needs attention.",
     subcommands: [
       MigrateStatus.self, MigrateDeploy.self, MigrateNew.self, MigrateResolve.self, MigrateLint.self,
+      MigrateBaseline.self, MigrateDrift.self,
     ])
 }
 
@@ -151,6 +152,40 @@ struct MigrateLint: AsyncParsableCommand {
         print(findings.isEmpty ? "no risky change found" : "\(findings.count) risky changes")
       }
       if !findings.isEmpty { throw ExitCode(ExitStatus.migrationFailed.rawValue) }
+    }
+  }
+}
+
+struct MigrateBaseline: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "baseline",
+    abstract: "Write the service database's schema as its first migration, and record it as applied.")
+
+  @Option(help: "The layout for an empty folder: prisma or flyway.")
+  var layout: String = "prisma"
+
+  @OptionGroup var options: MigrateOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let files = try await options.migrator().baseline(layout: layout == "flyway" ? .flyway : .prisma)
+      for file in files { print("baseline written and recorded as applied: \(file)") }
+    }
+  }
+}
+
+struct MigrateDrift: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "drift",
+    abstract: "Apply the migrations to a scratch database and compare with the live schema; exits 11 on drift.")
+
+  @OptionGroup var options: MigrateOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let results = try await options.migrator().drift()
+      print(MigrationReport.drift(results, as: options.global.format))
+      if results.contains(where: { !$0.differences.isEmpty }) { throw ExitCode(ExitStatus.migrationFailed.rawValue) }
     }
   }
 }

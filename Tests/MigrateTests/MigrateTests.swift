@@ -129,6 +129,33 @@ import Testing
     #expect(!resumed.needsAttention)
   }
 
+  @Test func resolveAppliedRecordsAMigrationCompletedByHand() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let temporary = try TemporaryFolder("migrate-applied")
+    defer { temporary.remove() }
+    let service = "byhand_\(temporary.suffix)"
+    try await databases(sandbox, [service])
+    var scripts = Array(MigrationFixtures.prismaScripts("byhand").prefix(3))
+    scripts[1].sql = "ALTER TABLE byhand_account ADD COLUMN display_name text REFERENCES nowhere;"
+    try MigrationFixtures.writePrisma(scripts, into: "\(temporary.path)/migrations")
+    let plan = try MigrationFixtures.plan(in: temporary, sandbox: sandbox, services: [(service, "migrations")])
+    let migrator = Migrator(plan: try PlanDecoder.load(path: plan))
+    #expect(try await migrator.deploy().first?.failed == ["20240102000000_profile"])
+    // Someone completes it by hand, then tells the history.
+    let database = try await SerialConnection.connect(sandbox.connInfo(database: service))
+    try await database.execute("ALTER TABLE byhand_account ADD COLUMN display_name text")
+    try await migrator.resolve("20240102000000_profile", applied: true)
+    let resumed = try #require(try await migrator.deploy().first)
+    #expect(resumed.appliedNow == ["20240103000000_sessions"] && !resumed.needsAttention)
+    let rows = try await database.query(
+      """
+      SELECT count(*) FILTER (WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL),
+        count(*) FILTER (WHERE rolled_back_at IS NOT NULL) FROM _prisma_migrations WHERE migration_name = $1
+      """, ["20240102000000_profile"])
+    #expect(rows.rows.first == ["1", "1"], "the failed run is marked rolled back, and an applied row is added")
+    await #expect(throws: CleaveError.self) { try await migrator.resolve("20240199000000_nope", applied: true) }
+  }
+
   @Test func aFlywayFolderDeploysWithFlywaysChecksums() async throws {
     let sandbox = try #require(PostgresSandbox.current)
     let temporary = try TemporaryFolder("migrate-flyway")

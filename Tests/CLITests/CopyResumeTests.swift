@@ -44,7 +44,7 @@ import Testing
       "copy", "-f", plan, "--secrets", folder + "/secrets.env", "--jobs", "2", "--split-mb", "8",
     ]
 
-    // The first run is killed early (while the schema is dumped and restored); each later one as soon as it
+    // The first run is killed as soon as it starts restoring the schema; each later one as soon as it
     // reports a finished table or key range (runs skip what is done, so that is a new one), so every kill lands
     // mid-copy however fast or loaded the machine is.
     var kills = 0
@@ -59,14 +59,10 @@ import Testing
       process.standardError = errors
       // Watched on Foundation's own queue, not on Swift's cooperative threads, which a loaded test run can keep
       // busy for longer than a whole copy takes.
-      let watcher = KillOnOutput(marker: attempt == 0 ? nil : " tables, ")
+      let watcher = KillOnOutput(marker: attempt == 0 ? "creating tables" : " tables, ")
       errors.fileHandleForReading.readabilityHandler = { watcher.read($0) }
       try process.run()
       watcher.watch(process.processIdentifier)
-      if attempt == 0 {
-        try await Task.sleep(for: .milliseconds(150))
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-      }
       process.waitUntilExit()
       errors.fileHandleForReading.readabilityHandler = nil
       if process.terminationReason == .uncaughtSignal {
@@ -116,16 +112,26 @@ final class KillOnOutput: @unchecked Sendable {
 
   var text: String { lock.withLock { output } }
 
-  func watch(_ pid: pid_t) { lock.withLock { self.pid = pid } }
+  func watch(_ pid: pid_t) {
+    lock.withLock {
+      self.pid = pid
+      killIfDue()
+    }
+  }
+
+  /// Called with `lock` held.
+  private func killIfDue() {
+    if let marker, let pid, !killed, output.contains(marker) {
+      kill(pid, SIGKILL)
+      killed = true
+    }
+  }
 
   func read(_ handle: FileHandle) {
     let data = handle.availableData
     lock.withLock {
       output += String(decoding: data, as: UTF8.self)
-      if let marker, let pid, !killed, output.contains(marker) {
-        kill(pid, SIGKILL)
-        killed = true
-      }
+      killIfDue()
     }
   }
 }

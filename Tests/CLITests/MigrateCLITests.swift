@@ -63,8 +63,12 @@ import Testing
     let temporary = try TemporaryFolder("migrate-kill")
     defer { temporary.remove() }
     let (plan, service, _) = try await fixture(
-      sandbox, temporary, first: "CREATE TABLE slow (id int);\nSELECT pg_sleep(4);\n")
+      sandbox, temporary, first: "CREATE TABLE slow (id int);\nSELECT count(*) FROM gate;\n")
     let observer = try await SerialConnection.connect(sandbox.connInfo(database: service))
+    // The migration waits at a gate the test holds, so the kill lands mid-migration however loaded the machine is.
+    try await observer.execute("CREATE TABLE gate (id int)")
+    let gate = try await SerialConnection.connect(sandbox.connInfo(database: service))
+    try await gate.execute("BEGIN; LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
     let held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted"
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
@@ -72,10 +76,11 @@ import Testing
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
-    // Killed while the migration runs (its pg_sleep is on the server), holding the lock.
+    // Killed while the migration runs (waiting at the gate), holding the lock.
     let running = """
       SELECT count(*) FROM pg_stat_activity
-      WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM gate%'
+        AND pid <> pg_backend_pid()
       """
     var midway = false
     for _ in 0..<200 where !midway {
@@ -92,6 +97,7 @@ import Testing
       if !released { try await Task.sleep(for: .milliseconds(100)) }
     }
     #expect(released, "the lock went with the killed deploy's session")
+    try await gate.execute("ROLLBACK")
     let rerun = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
     #expect(rerun.status == 0 && rerun.stdout.contains("applied now: 20240101000000_init"), "\(rerun.stdout)")
   }

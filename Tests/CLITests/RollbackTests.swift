@@ -49,25 +49,26 @@ import Testing
     let secrets = temporary.path + "/secrets.env"
     let arguments = ["run", "-f", plan, "--secrets", secrets, "--jobs", "2"]
 
-    // Killed twice on the way, then run to the end.
+    // Killed twice on the way (as provisioning starts, then as the copy starts), then run to the end.
     var kills = 0
-    for delay in [700, 1800] {
+    for marker in ["provision ...", "copy ..."] {
       let process = Process()
       process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
       process.arguments = arguments
-      process.standardOutput = FileHandle.nullDevice
+      let output = Pipe()
+      process.standardOutput = output
       process.standardError = FileHandle.nullDevice
+      let watcher = KillOnOutput(marker: marker)
+      output.fileHandleForReading.readabilityHandler = { watcher.read($0) }
       try process.run()
-      try await Task.sleep(for: .milliseconds(delay))
-      if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        kills += 1
-      }
+      watcher.watch(process.processIdentifier)
       process.waitUntilExit()
+      output.fileHandleForReading.readabilityHandler = nil
+      if process.terminationReason == .uncaughtSignal { kills += 1 }
     }
     let finished = try await CLIRunner.run(arguments)
     #expect(finished.status == 0, "\(finished.stdout)\(finished.stderr)")
-    #expect(kills >= 1, "at least one kill landed mid-run")
+    #expect(kills == 2, "both kills landed mid-run")
     let state = try String(contentsOfFile: temporary.path + "/.cleave/state.json", encoding: .utf8)
     for step in ["backup", "provision", "copy", "verify", "config"] { #expect(state.contains("\"\(step)\"")) }
     #expect(try await CLIRunner.run(["verify", "-f", plan]).status == 0)

@@ -56,7 +56,10 @@ struct RunCommand: AsyncParsableCommand {
       let outcome = try await Runner(
         planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secrets, jobs: jobs,
         configDirectory: directory, configFormat: configFormat,
-        announce: { step, skipped in print(skipped ? "\(step): done before, skipped" : "\(step) ...") }
+        announce: { step, skipped in
+          // Written at once (not through print's buffer), so a watcher sees each step as it starts.
+          FileHandle.standardOutput.write(Data((skipped ? "\(step): done before, skipped\n" : "\(step) ...\n").utf8))
+        }
       ).run()
       for step in Runner.steps {
         guard let record = outcome.state.steps[step] else { continue }

@@ -2,6 +2,7 @@ import CleaveCore
 import Copy
 import Foundation
 import PostgresDriver
+import Provision
 
 /// `cleave backup --test-restore`: restores a backup into a scratch database on a target server, counts every
 /// table the manifest lists, and drops the scratch database again, whatever happened.
@@ -30,35 +31,25 @@ public struct RestoreTest: Sendable {
   /// - Throws: `CleaveError` (`restoreMismatch`) listing the tables whose counts differ, or why the restore failed.
   public func run() async throws -> [Count] {
     let manifest = try BackupMaker.manifest(in: directory)
-    let name = "cleave_restore_check_" + String(UInt32.random(in: .min ... .max), radix: 16)
-    let admin: SerialConnection
-    do { admin = try await SerialConnection.connect(server) } catch {
-      throw CleaveError(connecting: error, role: "the target server for the restore test")
-    }
-    defer { Task { await admin.close() } }
-    let quoted = try await admin.quoteIdentifier(name)
-    try await admin.execute("CREATE DATABASE \(quoted) TEMPLATE template0")
-    try await admin.execute("COMMENT ON DATABASE \(quoted) IS 'cleave: restore check'")
-    var counts: [Count] = []
-    var failure: (any Error)?
+    let counts: [Count]
     do {
-      try await PostgresTool(
-        "pg_restore", connectingTo: server.withDatabase(name),
-        arguments: ["--no-owner", "--no-acl", "--exit-on-error", directory + "/" + BackupManifest.dumpName]
-      ).run(what: "restoring the backup into \(name)")
-      let restored = try await SerialConnection.connect(server.withDatabase(name))
-      for table in manifest.tables {
-        // The manifest's names are quoted where PostgreSQL needs it, so they read back as SQL.
-        let rows = try? await restored.query("SELECT count(*) FROM ONLY \(table.name)")
-        counts.append(Count(table: table.name, expected: table.rows, restored: rows?.scalar.flatMap { Int($0) }))
+      counts = try await ScratchDatabase.with(on: server, prefix: "cleave_restore_check_", purpose: "restore check") {
+        name in
+        try await PostgresTool(
+          "pg_restore", connectingTo: server.withDatabase(name),
+          arguments: ["--no-owner", "--no-acl", "--exit-on-error", directory + "/" + BackupManifest.dumpName]
+        ).run(what: "restoring the backup into \(name)")
+        let restored = try await SerialConnection.connect(server.withDatabase(name))
+        var counts: [Count] = []
+        for table in manifest.tables {
+          // The manifest's names are quoted where PostgreSQL needs it, so they read back as SQL.
+          let rows = try? await restored.query("SELECT count(*) FROM ONLY \(table.name)")
+          counts.append(Count(table: table.name, expected: table.rows, restored: rows?.scalar.flatMap { Int($0) }))
+        }
+        await restored.close()
+        return counts
       }
-      await restored.close()
-    } catch {
-      failure = error
-    }
-    try? await admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
-    if let failure {
-      guard let error = failure as? CleaveError else { throw failure }
+    } catch let error as CleaveError {
       throw CleaveError(
         .restoreMismatch, "the backup in \(directory) does not restore: \(error.message)",
         hint: "a backup that cannot be restored is no backup: make a new one")

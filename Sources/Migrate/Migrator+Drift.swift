@@ -3,6 +3,7 @@ import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import Provision
 import SQLParser
 import Verify
 
@@ -24,16 +25,8 @@ extension Migrator {
     for (service, _) in try chosen() {
       let target = service.target ?? plan.targets.first?.name ?? ""
       let server = ConnInfo(plan.target(target)?.endpoint.url ?? "")
-      let admin: SerialConnection
-      do { admin = try await SerialConnection.connect(server) } catch {
-        throw CleaveError(connecting: error, role: "target \"\(target)\"")
-      }
-      let scratch = "cleave_drift_" + String(UInt32.random(in: .min ... .max), radix: 16)
-      let quoted = try await admin.quoteIdentifier(scratch)
-      try await admin.execute("CREATE DATABASE \(quoted) TEMPLATE template0")
-      try await admin.execute("COMMENT ON DATABASE \(quoted) IS 'cleave: drift check'")
-      var failure: (any Error)?
-      do {
+      let differences = try await ScratchDatabase.with(on: server, prefix: "cleave_drift_", purpose: "drift check") {
+        scratch in
         var derived = plan
         for index in derived.services.indices where derived.services[index].name == service.name {
           derived.services[index].database = scratch
@@ -48,20 +41,13 @@ extension Migrator {
         }
         let expected = try await SerialConnection.connect(server.withDatabase(scratch))
         let live = try await connect(service)
-        result.append(
-          (
-            service.name,
-            try await SchemaComparison.compare(
-              expected: expected, actual: live, service: service.name, ignoring: Self.historyTables)
-          ))
+        let differences = try await SchemaComparison.compare(
+          expected: expected, actual: live, service: service.name, ignoring: Self.historyTables)
         await expected.close()
         await live.close()
-      } catch {
-        failure = error
+        return differences
       }
-      try? await admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
-      await admin.close()
-      if let failure { throw failure }
+      result.append((service.name, differences))
     }
     return result
   }

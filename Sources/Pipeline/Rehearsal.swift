@@ -4,6 +4,7 @@ import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import Provision
 import Rollback
 import Verify
 
@@ -67,53 +68,50 @@ public struct Rehearsal: Sendable {
       throw CleaveError(.planMissingKey, "the plan has no target to rehearse on")
     }
     let server = ConnInfo(target.endpoint.url)
-    let scratch = "cleave_rehearsal_" + String(UInt32.random(in: .min ... .max), radix: 16)
-    let admin: SerialConnection
-    do { admin = try await SerialConnection.connect(server) } catch {
-      throw CleaveError(connecting: error, role: "target \"\(target.name)\"")
-    }
-    defer { Task { await admin.close() } }
-    var rehearsed = file
-    rehearsed.source.url = server.withDatabase(scratch).flattened
-    for index in rehearsed.services.indices {
-      rehearsed.services[index].name += "_rehearsal"
-      rehearsed.services[index].database += "_rehearsal"
-    }
     let secrets = folder + "/rehearsal-secrets.env"
     var failure: (any Error)?
     do {
-      try await timed("restore") {
-        try await admin.execute("CREATE DATABASE \(try await admin.quoteIdentifier(scratch)) TEMPLATE template0")
-        try await admin.execute(
-          "COMMENT ON DATABASE \(try await admin.quoteIdentifier(scratch)) IS 'cleave: rehearsal'")
-        try await PostgresTool(
-          "pg_restore", connectingTo: server.withDatabase(scratch),
-          arguments: ["--no-owner", "--no-acl", "--exit-on-error", backup + "/" + BackupManifest.dumpName]
-        ).run(what: "restoring the backup for the rehearsal")
-      }
-      let split = Split(file: rehearsed, secretsPath: secrets)
-      _ = try await timed("provision") { try await split.provision() }
-      _ = try await timed("copy") {
-        try await split.copy(
-          jobs: jobs, workDirectory: folder + "/rehearsal-work", splitBytes: 256 << 20,
-          reporter: ProgressReporter(quiet: true))
-      }
-      let summary = try await timed("verify") { try await Verifier(file: rehearsed).run() }
-      if !summary.passed {
-        throw CleaveError(
-          .verificationFailed, "the rehearsal's verify found differences: the real run would stop there too",
-          hint: "run `cleave run` against a scratch copy and `cleave verify` for the report")
+      try await ScratchDatabase.with(on: server, prefix: "cleave_rehearsal_", purpose: "rehearsal") { scratch in
+        var rehearsed = file
+        rehearsed.source.url = server.withDatabase(scratch).flattened
+        for index in rehearsed.services.indices {
+          rehearsed.services[index].name += "_rehearsal"
+          rehearsed.services[index].database += "_rehearsal"
+        }
+        do {
+          _ = try await timed("restore") {
+            try await PostgresTool(
+              "pg_restore", connectingTo: server.withDatabase(scratch),
+              arguments: ["--no-owner", "--no-acl", "--exit-on-error", backup + "/" + BackupManifest.dumpName]
+            ).run(what: "restoring the backup for the rehearsal")
+          }
+          let split = Split(file: rehearsed, secretsPath: secrets)
+          _ = try await timed("provision") { try await split.provision() }
+          _ = try await timed("copy") {
+            try await split.copy(
+              jobs: jobs, workDirectory: folder + "/rehearsal-work", splitBytes: 256 << 20,
+              reporter: ProgressReporter(quiet: true))
+          }
+          let summary = try await timed("verify") { try await Verifier(file: rehearsed).run() }
+          if !summary.passed {
+            throw CleaveError(
+              .verificationFailed, "the rehearsal's verify found differences: the real run would stop there too",
+              hint: "run `cleave run` against a scratch copy and `cleave verify` for the report")
+          }
+        } catch {
+          failure = error
+        }
+        // What the rehearsal made is removed whether it succeeded or not; the scratch database goes after it.
+        try await timed("clean-up") {
+          if let resolved = try? await Split(file: rehearsed, secretsPath: secrets).resolvedPlan() {
+            let rollback = Rollback(plan: resolved, services: [], secretsPath: secrets)
+            if let steps = try? await rollback.plan() { try? await rollback.run(steps) }
+          }
+          try? FileManager.default.removeItem(atPath: folder + "/rehearsal-work")
+        }
       }
     } catch {
-      failure = error
-    }
-    try await timed("clean-up") {
-      if let resolved = try? await Split(file: rehearsed, secretsPath: secrets).resolvedPlan() {
-        let rollback = Rollback(plan: resolved, services: [], secretsPath: secrets)
-        if let steps = try? await rollback.plan() { try? await rollback.run(steps) }
-      }
-      try? await admin.execute("DROP DATABASE IF EXISTS \(try await admin.quoteIdentifier(scratch)) WITH (FORCE)")
-      try? FileManager.default.removeItem(atPath: folder + "/rehearsal-work")
+      failure = failure ?? error
     }
     if let failure { throw failure }
     return timings

@@ -53,19 +53,7 @@ public struct SecretsFile: Sendable {
     let text =
       "# Written by cleave provision. Passwords of the roles it created; keep this file out of version control.\n"
       + entries.map { "\($0.key)=\($0.value)\n" }.joined()
-    let temporary = path + ".tmp-\(getpid())"
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard descriptor >= 0 else {
-      throw CleaveError(.fileWriteFailed, "cannot write the secrets file \(path): errno \(errno)")
-    }
-    let bytes = Array(text.utf8)
-    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-    fsync(descriptor)
-    close(descriptor)
-    guard written == bytes.count, rename(temporary, path) == 0 else {
-      unlink(temporary)
-      throw CleaveError(.fileWriteFailed, "cannot write the secrets file \(path)")
-    }
+    try PrivateFile.write(text, to: path, mode: 0o600, what: "the secrets file")
   }
 
   /// A new random password: 32 characters from letters and digits (about 190 bits).

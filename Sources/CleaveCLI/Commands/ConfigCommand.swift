@@ -78,16 +78,6 @@ enum ConfigFileWriter {
     do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
       throw CleaveError(.fileWriteFailed, "cannot create \(folder): \(error.localizedDescription)")
     }
-    let temporary = path + ".tmp-\(getpid())"
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, secret ? 0o600 : 0o644)
-    guard descriptor >= 0 else { throw CleaveError(.fileWriteFailed, "cannot write \(path): errno \(errno)") }
-    if secret { fchmod(descriptor, 0o600) }
-    let bytes = Array(text.utf8)
-    let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-    close(descriptor)
-    guard written == bytes.count, rename(temporary, path) == 0 else {
-      unlink(temporary)
-      throw CleaveError(.fileWriteFailed, "cannot write \(path)")
-    }
+    try PrivateFile.write(text, to: path, mode: secret ? 0o600 : 0o644, what: "the configuration file")
   }
 }

@@ -73,7 +73,8 @@ let package = Package(
     .testTarget(name: "SQLParserTests", dependencies: ["SQLParser"], swiftSettings: settings),
     .testTarget(name: "PlanTests", dependencies: ["Plan", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CopyTests", dependencies: ["Copy", "CleaveTestSupport"], swiftSettings: settings),
-    .testTarget(name: "VerifyTests", dependencies: ["Verify", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(
+      name: "VerifyTests", dependencies: ["Verify", "Catalog", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(
       name: "ConfigTests", dependencies: ["Config", "CleaveTestSupport", .product(name: "Yams", package: "Yams")],
       swiftSettings: settings),

@@ -21,6 +21,11 @@ struct SchemaCheck {
   let target: SerialConnection
 
   func run() async throws -> [SchemaDifference] {
+    // In a shared database the service's types and sequences live in its schema. With that schema first in the
+    // search path, the server prints them unqualified (`'G'::mpaa_rating`), as the source prints its own.
+    if let schema = service.schema {
+      try await target.execute("SET LOCAL search_path TO \(QualifiedName.quote(schema)), public")
+    }
     let targetCatalog = try await CatalogReader(connection: target).read(inOpenTransaction: true)
     var tables: [(source: Table, target: QualifiedName, columns: ColumnMapping)] = []
     for name in service.tables {

@@ -1,3 +1,4 @@
+import Catalog
 import CleaveTestSupport
 import Copy
 import Foundation
@@ -71,5 +72,42 @@ import Verify
     let brokenReference = try #require(broken.references.first { $0.constraint == "rental_inventory_id_fkey" })
     #expect(brokenReference.orphans == 1)
     #expect(brokenReference.firstOrphans == [orphan])
+  }
+}
+
+/// Services that share one database, a schema each, verify clean too: their tables, types and sequences live in
+/// the service's schema, not the source's.
+@Suite(.postgres, .tags(.integration)) struct VerifySharedDatabaseTests {
+  @Test func servicesInSchemasOfASharedDatabaseVerifyClean() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await Fixtures.pagila(in: sandbox, prefix: "verify_shared")
+    let temporary = try TemporaryFolder("verify-shared")
+    defer { temporary.remove() }
+    let suffix = temporary.suffix
+    let plan = try temporary.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        films_\(suffix):
+          database: shop_\(suffix)
+          schema: films
+          tables: [public.film, public.language, public.film_category, public.category]
+        places_\(suffix):
+          database: shop_\(suffix)
+          schema: places
+          tables: [public.city, public.country]
+        """)
+    _ = try await Split(planPath: plan, environment: [:], secretsPath: temporary.path + "/secrets.env").copy(
+      jobs: 2, workDirectory: temporary.path + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
+    let summary = try await Verifier(planPath: plan, environment: [:]).run()
+    #expect(summary.passed, "\(summary.tables.filter { $0.status != .match }) \(summary.schema)")
+    #expect(summary.tables.map(\.target.schema).sorted().first == "films")
+    #expect(summary.references.contains { $0.constraint == "city_country_id_fkey" } == false, "same service")
+
+    let shared = try await SerialConnection.connect(sandbox.connInfo(database: "shop_\(suffix)"))
+    try await shared.execute("UPDATE places.city SET city = city || '!' WHERE city_id = 3")
+    let changed = try await Verifier(planPath: plan, environment: [:]).run()
+    let city = try #require(changed.tables.first { $0.target == QualifiedName("places", "city") })
+    // pagila's trigger stamps last_update on every update: both columns changed.
+    #expect(city.differences?.examples.first?.columns.map(\.column) == ["city", "last_update"])
   }
 }

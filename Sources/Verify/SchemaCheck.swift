@@ -79,6 +79,15 @@ struct SchemaCheck {
         missing: .missingConstraint, unexpected: .unexpectedConstraint,
         report: { report(targetName, $0, $1, $2, $3) })
     }
+    // Tables in the service's schemas that the plan does not imply (left over, or made by hand).
+    let expected = Set(tables.map(\.target))
+    let schemas = Set(expected.map(\.schema))
+    for table in targetCatalog.tables
+    where schemas.contains(table.name.schema) && !expected.contains(table.name)
+      && !Self.toolTables.contains(table.name.name)
+    {
+      report(table.name, .unexpectedTable, table.name.description, nil, "present")
+    }
     differences += try await compareSequences(targetCatalog)
     return differences
   }
@@ -147,6 +156,9 @@ struct SchemaCheck {
       return Self.describe(columns: columns, referencedTable: referenced, referencedColumns: referencedColumns)
     }
   }
+
+  /// Tables that tools keep in a service database next to its own: migration histories.
+  static let toolTables: Set<String> = ["_prisma_migrations", "flyway_schema_history"]
 
   static func describe(_ key: ForeignKey) -> String {
     describe(columns: key.columns, referencedTable: key.referencedTable, referencedColumns: key.referencedColumns)

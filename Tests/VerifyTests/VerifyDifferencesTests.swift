@@ -67,6 +67,7 @@ import Verify
       INSERT INTO tags VALUES ('green', 2);
       DROP INDEX wide_c1_idx;
       SELECT setval('notes_id_seq', 2);
+      CREATE TABLE made_by_hand (id int);
       """)
     // The source hands out values after the copy: the service's sequence is left behind.
     try await SerialConnection.connect(source).execute("SELECT nextval('wide_id_seq') FROM generate_series(1, 5)")
@@ -114,6 +115,7 @@ import Verify
 
     func schema(_ kind: SchemaDifference.Kind) -> [SchemaDifference] { found.schema.filter { $0.kind == kind } }
     #expect(schema(.missingIndex).map(\.object) == ["btree (c1)"])
+    #expect(schema(.unexpectedTable).map(\.table.name) == ["made_by_hand"])
     #expect(schema(.missingIndex).first?.table.name == "wide")
     #expect(schema(.sequenceBehindData).map(\.object) == ["public.notes_id_seq"])
     #expect(schema(.sequenceBehindSource).map(\.object).sorted() == ["public.notes_id_seq", "public.wide_id_seq"])

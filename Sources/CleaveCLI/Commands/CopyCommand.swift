@@ -13,14 +13,7 @@ struct CopyCommand: AsyncParsableCommand {
       The source is only read, in read-only transactions.
       """)
 
-  @Option(name: .shortAndLong, help: "The plan file.")
-  var file: String = "cleave.yml"
-
-  @Option(help: "Where generated passwords are written (mode 0600), and read back on later runs.")
-  var secrets: String = "cleave-secrets.env"
-
-  @Option(help: "Tables or key ranges copied at once (default: the number of cores).")
-  var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+  @OptionGroup var split: SplitOptions
 
   @Option(help: "Tables larger than this many MiB are copied in ranges of their primary key.")
   var splitMB: Int = 256
@@ -35,10 +28,11 @@ struct CopyCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secrets)
-      let directory = workDir ?? (URL(fileURLWithPath: file).deletingLastPathComponent().path + "/.cleave")
-      let summary = try await split.copy(
-        jobs: jobs, workDirectory: directory, splitBytes: Int64(splitMB) << 20,
+      let splitter = Split(
+        planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secrets)
+      let directory = workDir ?? (URL(fileURLWithPath: split.file).deletingLastPathComponent().path + "/.cleave")
+      let summary = try await splitter.copy(
+        jobs: split.jobs, workDirectory: directory, splitBytes: Int64(splitMB) << 20,
         reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot)
       print(CopyReport(summary).rendered(as: global.format))
     }

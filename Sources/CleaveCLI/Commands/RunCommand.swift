@@ -16,14 +16,7 @@ struct RunCommand: AsyncParsableCommand {
       and exit status. See docs/safety.md.
       """)
 
-  @Option(name: .shortAndLong, help: "The plan file.")
-  var file: String = "cleave.yml"
-
-  @Option(help: "Where generated passwords are written (mode 0600), and read back on later runs.")
-  var secrets: String = "cleave-secrets.env"
-
-  @Option(help: "Tables or key ranges copied at once (default: the number of cores).")
-  var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+  @OptionGroup var split: SplitOptions
 
   @Option(help: "Where the services' connection settings are written (default: .cleave/config next to the plan).")
   var configDir: String?
@@ -38,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     try await reportingErrors {
       if rehearse {
         let timings = try await Rehearsal(
-          planPath: file, environment: ProcessInfo.processInfo.environment, jobs: jobs
+          planPath: split.file, environment: ProcessInfo.processInfo.environment, jobs: split.jobs
         ).run()
         print("rehearsal against a restore of the backup (everything it made is removed again):")
         for timing in timings {
@@ -52,9 +45,10 @@ struct RunCommand: AsyncParsableCommand {
         return
       }
       let directory =
-        configDir ?? (URL(fileURLWithPath: file).deletingLastPathComponent().path + "/.cleave/config")
+        configDir ?? (URL(fileURLWithPath: split.file).deletingLastPathComponent().path + "/.cleave/config")
       let outcome = try await Runner(
-        planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secrets, jobs: jobs,
+        planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secrets,
+        jobs: split.jobs,
         configDirectory: directory, configFormat: configFormat,
         announce: { step, skipped in
           // Written at once (not through print's buffer), so a watcher sees each step as it starts.
@@ -67,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
           Formatting.pad(step, 10) + String(format: "%8.1f s", record.seconds) + "  " + record.finishedAt
             + (record.detail.map { "  \($0)" } ?? ""))
       }
-      print("the split is made and verified; `cleave status -f \(file)` shows what is next")
+      print("the split is made and verified; `cleave status -f \(split.file)` shows what is next")
     }
   }
 }

@@ -83,12 +83,14 @@ extension CleaveError {
     public static let provisionFailed = Self(rawValue: "CLV5002")
     public static let secretsUnreadable = Self(rawValue: "CLV5003")
     public static let secretMissing = Self(rawValue: "CLV5004")
+    public static let madeForAnotherPlan = Self(rawValue: "CLV5005")
 
     // Copying (exit 7).
     public static let copyFailed = Self(rawValue: "CLV6001")
     public static let schemaCopyFailed = Self(rawValue: "CLV6002")
     public static let rekeyUnmatched = Self(rawValue: "CLV6003")
     public static let toolFailed = Self(rawValue: "CLV6004")
+    public static let sourceSchemaChanged = Self(rawValue: "CLV6005")
 
     // Reading the source (exit 5).
     public static let sourceQueryFailed = Self(rawValue: "CLV3001")
@@ -111,6 +113,7 @@ extension CleaveError {
     public static let freezeBlocked = Self(rawValue: "CLV8002")
     public static let freezeFailed = Self(rawValue: "CLV8003")
     public static let rollbackFailed = Self(rawValue: "CLV8004")
+    public static let rollbackFoundNothing = Self(rawValue: "CLV8005")
 
     // Files and internal failures (exit 70).
     public static let fileWriteFailed = Self(rawValue: "CLV9002")

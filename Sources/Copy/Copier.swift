@@ -292,13 +292,26 @@ public struct Copier: Sendable {
         service: service, table: table.name, copyOut: select.select(range: range), copyIn: select.copyIn, step: step,
         estimatedBytes: bytes)
     }
-    guard table.sizeBytes > splitBytes, let key = table.primaryKey, key.columns.count == 1,
-      let column = table.column(key.columns[0]), ["smallint", "integer", "bigint"].contains(column.type)
-    else { return [job(base, nil, table.sizeBytes)] }
-    let count = Int(min(64, (table.sizeBytes + splitBytes - 1) / splitBytes))
     let splitStep = "split \(table.name)"
+    // What an earlier run decided wins over this run's `--split-mb`: a table copied whole stays whole, and a
+    // table split into ranges keeps exactly those ranges, so no row is copied by two different jobs.
+    let recorded = finished[splitStep]?.detail
+    if finished[base] != nil { return [job(base, nil, table.sizeBytes)] }
+    guard recorded != nil || table.sizeBytes > splitBytes, let key = table.primaryKey, key.columns.count == 1,
+      let column = table.column(key.columns[0]), ["smallint", "integer", "bigint"].contains(column.type)
+    else {
+      if recorded != nil {
+        throw CleaveError(
+          .sourceSchemaChanged,
+          "service \"\(service)\": \(table.name) was being copied in ranges of its primary key, which is no longer a "
+            + "single integer column in the source",
+          hint: "copy the service again from the start: `cleave copy --recopy \(service)`")
+      }
+      return [job(base, nil, table.sizeBytes)]
+    }
+    let count = Int(min(64, (table.sizeBytes + splitBytes - 1) / splitBytes))
     var bounds: [Int64]
-    if let recorded = finished[splitStep]?.detail {
+    if let recorded {
       bounds = recorded.split(separator: ",").compactMap { Int64($0) }
     } else {
       let quoted = QualifiedName.quote(column.name)

@@ -80,10 +80,20 @@ public struct CatalogReader: Sendable {
         try await connection.execute("ROLLBACK TO SAVEPOINT cleave_probe")
       }
     }
+    // The system identifier tells two clusters apart; a role that may not read it gets nil, not a failure.
+    var systemIdentifier: String?
+    try await connection.execute("SAVEPOINT cleave_probe")
+    do {
+      systemIdentifier = try await connection.query("SELECT system_identifier::text FROM pg_control_system()").scalar
+      try await connection.execute("RELEASE SAVEPOINT cleave_probe")
+    } catch {
+      try await connection.execute("ROLLBACK TO SAVEPOINT cleave_probe")
+    }
     return DatabaseCatalog(
       database: header.first?.string("db") ?? "", serverVersion: header.first?.string("version") ?? "",
       schemas: schemas, tables: tables, sequences: sequences, types: types, views: views, functions: functions,
-      triggers: triggers, extensions: extensions, hasStatStatements: hasStatStatements)
+      triggers: triggers, extensions: extensions, hasStatStatements: hasStatStatements,
+      systemIdentifier: systemIdentifier)
   }
 
   private func readTables() async throws(PostgresError) -> [Table] {

@@ -7,6 +7,10 @@ public struct DatabaseCatalog: Sendable, Codable {
   public var formatVersion = 1
   public var database: String
   public var serverVersion: String
+  /// The cluster's system identifier (`pg_control_system()`), unique per `initdb`.
+  ///
+  /// Nil when the role may not read it. With `database` it tells two sources apart.
+  public var systemIdentifier: String?
   public var schemas: [Schema]
   public var tables: [Table]
   public var sequences: [Sequence]
@@ -21,8 +25,9 @@ public struct DatabaseCatalog: Sendable, Codable {
   public init(
     database: String, serverVersion: String, schemas: [Schema], tables: [Table], sequences: [Sequence],
     types: [UserType], views: [View], functions: [Function], triggers: [Trigger], extensions: [Extension],
-    hasStatStatements: Bool
+    hasStatStatements: Bool, systemIdentifier: String? = nil
   ) {
+    self.systemIdentifier = systemIdentifier
     self.database = database
     self.serverVersion = serverVersion
     self.schemas = schemas

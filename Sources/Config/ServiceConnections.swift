@@ -41,7 +41,7 @@ public enum ServiceConnections {
       do { options = try ConnInfo(target.endpoint.url).options() } catch {
         throw CleaveError(.invalidConnectionString, "cannot read target \"\(targetName)\": \(error)")
       }
-      let roles = ServiceRoles(service: service.name)
+      let roles = ServiceRoles(for: service)
       var password: String?
       if let secrets {
         guard let value = secrets[roles.loginSecretKey] else {

@@ -44,7 +44,7 @@ public struct Copier: Sendable {
   /// - Returns: what was copied, per service and table.
   /// - Throws: `CleaveError` naming the service and table that failed; the source is never written to.
   public func run() async throws -> CopySummary {
-    let source = ConnInfo(plan.file.source.url)
+    let source = plan.source
     let clock = ContinuousClock()
     var phaseStart = clock.now
     var seconds: [String: Double] = [:]
@@ -79,8 +79,7 @@ public struct Copier: Sendable {
       }
       if service.schema != nil {
         // Staged in a private database first; `SchemaMove` puts it into its schema at the end.
-        target = try await StagingDatabase.ensure(
-          for: service, target: targetServer(of: service), roles: target.roles)
+        target = try await StagingDatabase.ensure(for: service, identity: plan.identity, roles: target.roles)
       }
       let selection = try await SchemaSelection.compute(tables: service.tables, catalog: catalog, snapshot: reader)
       let admin: SerialConnection
@@ -179,7 +178,7 @@ public struct Copier: Sendable {
       guard let shared = provisioned.first(where: { $0.name == state.plan.name }) else { continue }
       for worker in workers { await worker.closeTarget(state.plan.name) }
       try await SchemaMove(
-        service: state.plan, staging: state.target, shared: shared, targetServer: targetServer(of: state.plan),
+        service: state.plan, staging: state.target, shared: shared, identity: plan.identity,
         workDirectory: workDirectory
       ).run()
     }
@@ -188,10 +187,6 @@ public struct Copier: Sendable {
     summary.services += moved
     summary.seconds = seconds
     return summary
-  }
-
-  private func targetServer(of service: ServicePlan) -> ConnInfo {
-    ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
   }
 
   private func openWorkers(source: ConnInfo, snapshot: String) async throws -> [CopyWorker] {

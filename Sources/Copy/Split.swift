@@ -32,19 +32,7 @@ public struct Split: Sendable {
   ///
   /// - Throws: `CleaveError` for a bad plan or an unreachable source.
   public func resolvedPlan() async throws -> SplitPlan {
-    let file = try self.file ?? PlanDecoder.load(path: planPath, environment: environment)
-    guard !file.source.url.isEmpty else {
-      throw CleaveError(
-        .planMissingKey, "the plan has no `source`, which this command needs",
-        hint: "a plan without a source serves `cleave migrate` only; add `source: { url: … }`",
-        at: file.source.location)
-    }
-    var catalog: DatabaseCatalog
-    do { catalog = try await CatalogReader.read(ConnInfo(file.source.url)) } catch var error as CleaveError {
-      error.location = error.location ?? file.source.location
-      throw error
-    }
-    return try PlanResolver(file: file, catalog: catalog).resolve()
+    try await PlanLoader.resolve(path: planPath, environment: environment, file: file)
   }
 
   /// Creates every service's database and roles (a no-op for what exists already).

@@ -155,8 +155,15 @@ public struct Migrator: Sendable {
         try await Task.sleep(for: .milliseconds(100))
       }
     }
-    let owner = ServiceRoles(service: service.name).owner
-    if runAsOwner, try await work.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [owner]).rows.isEmpty == false {
+    // Only a role Cleave created and this login may become: an unrelated role that happens to have the name is
+    // left alone, and the migrations run as the connecting user.
+    let owner = ServiceRoles(database: service.database, schema: service.schema).owner
+    if runAsOwner,
+      try await work.query(
+        "SELECT 1 FROM pg_roles WHERE rolname = $1 AND shobj_description(oid, 'pg_authid') LIKE 'cleave: %' "
+          + "AND pg_has_role(current_user, oid, 'MEMBER')", [owner]
+      ).rows.isEmpty == false
+    {
       try await work.execute("SET ROLE \(try await work.quoteIdentifier(owner))")
     }
     let table = folder.layout == .prisma ? "_prisma_migrations" : "flyway_schema_history"

@@ -49,7 +49,8 @@ public struct Status: Sendable, Codable {
           "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", [service.database]
         ).scalar
         entry.provisioned =
-          comment == Provenance.mark(service: service.name) || comment == Provenance.sharedDatabaseMark
+          comment == Provenance.mark(service: service.name, identity: plan.identity)
+          || comment == Provenance.sharedDatabaseMark(identity: plan.identity)
         await admin.close()
       }
       if entry.provisioned, let inside = try? await SerialConnection.connect(server.withDatabase(service.database)) {

@@ -1,5 +1,6 @@
 import Catalog
 import CleaveCore
+import PostgresDriver
 import SQLParser
 
 /// Checks a `PlanFile` against the source catalog and works out exactly which service owns which table.
@@ -60,7 +61,8 @@ public struct PlanResolver {
       }
       services.append(
         ServicePlan(
-          name: service.name, target: targets[service.name] ?? "", database: service.database,
+          name: service.name, target: targets[service.name] ?? "",
+          server: ConnInfo(file.target(targets[service.name] ?? "")?.endpoint.url ?? ""), database: service.database,
           schema: service.schema, tables: owners.filter { $0.value == service.name }.keys.sorted(),
           transforms: transforms, ownerPassword: service.ownerPassword, appPassword: service.appPassword,
           pool: service.pool))
@@ -74,7 +76,9 @@ public struct PlanResolver {
         hint: "add \(first) (or a glob or schema covering these) to a service's `tables:`, or run without --strict",
         at: SourceLocation(file: file.path, line: 1, column: 1))
     }
-    return SplitPlan(file: file, services: services, owners: owners, unowned: unowned)
+    return SplitPlan(
+      file: file, identity: PlanIdentity(file: file, catalog: catalog), services: services, owners: owners,
+      unowned: unowned)
   }
 
   private func target(of service: Service) throws(CleaveError) -> String {

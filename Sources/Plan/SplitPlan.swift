@@ -1,11 +1,16 @@
 import Catalog
 import CleaveCore
+import PostgresDriver
 
 /// A plan checked against the source: every service with its resolved target and the exact tables it owns.
 ///
 /// Partitions follow their partitioned table: whoever owns any table of a partition tree owns all of it.
 public struct SplitPlan: Sendable {
   public var file: PlanFile
+  /// Which plan and source this is: part of the mark on everything Cleave creates for it.
+  public var identity: PlanIdentity
+  /// The source server and database, as the plan resolves it now.
+  public var source: ConnInfo { ConnInfo(file.source.url) }
   public var services: [ServicePlan]
   /// Which service owns each table of the source that some service owns.
   public var owners: [QualifiedName: String]
@@ -20,6 +25,8 @@ public struct SplitPlan: Sendable {
 public struct ServicePlan: Sendable {
   public var name: String
   public var target: String
+  /// The target server, as the plan resolves it now (its maintenance database; `withDatabase` for others).
+  public var server: ConnInfo
   public var database: String
   public var schema: String?
   /// Every table it owns, partitions included, in name order.

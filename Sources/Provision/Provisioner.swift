@@ -32,21 +32,19 @@ public struct Provisioner: Sendable {
     return result
   }
 
-  private func targetInfo(_ service: ServicePlan) -> ConnInfo {
-    ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
-  }
-
   private func provision(_ service: ServicePlan, secrets: inout SecretsFile) async throws -> ProvisionedService {
-    let target = targetInfo(service)
+    let target = service.server
     let admin: SerialConnection
     do { admin = try await SerialConnection.connect(target) } catch {
       throw CleaveError(connecting: error, role: "target \"\(service.target)\" of service \"\(service.name)\"")
     }
     defer { Task { await admin.close() } }
-    let roles = ServiceRoles(service: service.name)
-    let mark = Provenance.mark(service: service.name)
+    let roles = ServiceRoles(for: service)
+    let mark = Provenance.mark(service: service.name, identity: plan.identity)
     var created: [String] = []
     do {
+      // Everything in the way is found before anything is made, so a refusal leaves nothing behind.
+      try await checkNothingInTheWay(service, roles: roles, mark: mark, admin: admin)
       for (role, key, given) in [
         (roles.owner, roles.ownerSecretKey, service.ownerPassword),
         (roles.login, roles.loginSecretKey, service.appPassword),
@@ -92,7 +90,7 @@ public struct Provisioner: Sendable {
         ALTER DEFAULT PRIVILEGES FOR ROLE \(owner) GRANT USAGE ON SCHEMAS TO \(login);
         ALTER DEFAULT PRIVILEGES FOR ROLE \(owner) GRANT EXECUTE ON FUNCTIONS TO \(login);
         """)
-      try secrets.save()
+      try secrets.save(for: plan.identity)
       return ProvisionedService(
         name: service.name, database: database, databaseName: service.database, schema: service.schema,
         roles: roles, created: created)
@@ -114,11 +112,7 @@ public struct Provisioner: Sendable {
     let existing = try await admin.query(
       "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role])
     if let row = existing.namedRows.first {
-      guard Provenance.isCleaves(row["comment"]) else {
-        throw CleaveError(
-          .notCreatedByCleave, "role \(role) already exists on the target and Cleave did not create it",
-          hint: "Cleave never takes over roles it did not create; drop or rename that role, or rename the service")
-      }
+      guard row["comment"] == mark else { throw inTheWay("role \(role)", comment: row["comment"]) }
       if let given, secrets[key] == nil {
         secrets.set(key, given)  // the plan holds it; record it for the per-service configuration
         return false
@@ -132,7 +126,8 @@ public struct Provisioner: Sendable {
     }
     let password = given ?? secrets[key] ?? SecretsFile.generatePassword()
     secrets.set(key, password)
-    try secrets.save()  // before the role exists, so a crash never leaves a role whose password is lost
+    // Before the role exists, so a crash never leaves a role whose password is lost.
+    try secrets.save(for: plan.identity)
     let quoted = try await admin.quoteIdentifier(role)
     let verifier = try await admin.quoteLiteral(try await admin.encryptPassword(password, user: role))
     try await admin.execute(
@@ -147,7 +142,7 @@ public struct Provisioner: Sendable {
   private func ensureDatabase(
     _ service: ServicePlan, owner: String, shared: Bool, mark: String, admin: SerialConnection, retried: Bool = false
   ) async throws -> Bool {
-    let wanted = shared ? Provenance.sharedDatabaseMark : mark
+    let wanted = shared ? Provenance.sharedDatabaseMark(identity: plan.identity) : mark
     let existing = try await admin.query(
       "SELECT shobj_description(oid, 'pg_database') AS comment, pg_get_userbyid(datdba) AS owner "
         + "FROM pg_database WHERE datname = $1",
@@ -161,13 +156,7 @@ public struct Provisioner: Sendable {
         return false
       }
       guard row["comment"] == wanted else {
-        throw CleaveError(
-          .notCreatedByCleave,
-          "database \(service.database) already exists on target \"\(service.target)\""
-            + (Provenance.isCleaves(row["comment"]) ? " for another service" : " and Cleave did not create it"),
-          hint:
-            "choose another `database:` for service \"\(service.name)\"; Cleave never writes into databases it did not create"
-        )
+        throw inTheWay("database \(service.database) on target \"\(service.target)\"", comment: row["comment"])
       }
       return false
     }
@@ -186,5 +175,36 @@ public struct Provisioner: Sendable {
     }
     try await admin.execute("COMMENT ON DATABASE \(quoted) IS \(try await admin.quoteLiteral(wanted))")
     return true
+  }
+
+  /// Fails when the service's database or one of its roles exists and is not this plan's.
+  private func checkNothingInTheWay(
+    _ service: ServicePlan, roles: ServiceRoles, mark: String, admin: SerialConnection
+  ) async throws {
+    let wanted = service.schema != nil ? Provenance.sharedDatabaseMark(identity: plan.identity) : mark
+    let database = try await admin.query(
+      "SELECT shobj_description(oid, 'pg_database') AS comment, pg_get_userbyid(datdba) AS owner "
+        + "FROM pg_database WHERE datname = $1", [service.database]
+    ).namedRows.first
+    if let database, database["comment"] != wanted,
+      !(database["comment"] == nil && service.schema == nil && database["owner"] == roles.owner)
+    {
+      throw inTheWay("database \(service.database) on target \"\(service.target)\"", comment: database["comment"])
+    }
+    for role in [roles.owner, roles.login] {
+      let row = try await admin.query(
+        "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role]
+      ).namedRows.first
+      if let row, row["comment"] != mark { throw inTheWay("role \(role)", comment: row["comment"]) }
+    }
+  }
+
+  /// The error for an object Cleave would make for this plan that exists already and is not this plan's.
+  private func inTheWay(_ object: String, comment: String?) -> CleaveError {
+    CleaveError(
+      Provenance.isCleaves(comment) ? .madeForAnotherPlan : .notCreatedByCleave,
+      "\(object) already exists and is not this plan's: " + Provenance.owner(of: comment),
+      hint: "Cleave never takes over what it did not create for this plan (\(plan.identity)); choose another "
+        + "`database:`, or remove the other plan's split with its own `cleave rollback`")
   }
 }

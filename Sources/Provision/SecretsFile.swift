@@ -1,5 +1,6 @@
 import CleaveCore
 import Foundation
+import Plan
 
 /// The file where `cleave provision` writes the passwords it generates: `KEY=value` lines, mode 0600, in a path
 /// the user chooses (`--secrets`).
@@ -9,6 +10,15 @@ import Foundation
 public struct SecretsFile: Sendable {
   public let path: String
   private(set) var entries: [(key: String, value: String)] = []
+  /// Whether the file existed when it was read.
+  public private(set) var exists = false
+  /// Whether its first line is the header Cleave writes: Cleave only ever rewrites or removes such a file.
+  public private(set) var isCleaves = false
+  /// The plan and source the header names (`PlanIdentity.description`); nil for a file of an older Cleave.
+  public private(set) var writtenFor: String?
+
+  /// The header's start; the plan's identity follows it.
+  static let header = "# Written by cleave"
 
   /// Reads the file if it exists.
   ///
@@ -25,6 +35,13 @@ public struct SecretsFile: Sendable {
       throw CleaveError(
         .secretsUnreadable, "the secrets file \(path) can be read by other users",
         hint: "run `chmod 600 \(path)`; Cleave will not use a secrets file others can read")
+    }
+    exists = true
+    if let first = text.split(separator: "\n").first, first.hasPrefix(Self.header) {
+      isCleaves = true
+      if let range = first.range(of: " for plan "), let end = first.range(of: ". Passwords") {
+        writtenFor = String(first[first.index(range.lowerBound, offsetBy: 5)..<end.lowerBound])
+      }
     }
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
       guard let equals = line.firstIndex(of: "=") else { continue }
@@ -46,12 +63,28 @@ public struct SecretsFile: Sendable {
   /// Removes `keys` (rollback of some services).
   public mutating func remove(_ keys: [String]) { entries.removeAll { keys.contains($0.key) } }
 
-  /// Writes the file with mode 0600 (created that way, never widened), replacing it atomically.
+  /// Whether Cleave may rewrite or remove this file for the plan `identity`: it wrote the file, for this plan
+  /// (or, in an older version, for no plan in particular).
+  public func belongs(to identity: PlanIdentity) -> Bool {
+    isCleaves && (writtenFor == nil || writtenFor == identity.description)
+  }
+
+  /// Writes the file with mode 0600 (created that way, never widened), replacing it atomically, with a header
+  /// naming the plan it belongs to.
   ///
-  /// - Throws: `CleaveError` when the file cannot be written.
-  public func save() throws(CleaveError) {
+  /// - Throws: `CleaveError` when the file cannot be written, or when a file is there that Cleave did not write
+  ///   for this plan: such a file is never overwritten.
+  public func save(for identity: PlanIdentity) throws(CleaveError) {
+    if exists && !belongs(to: identity) {
+      throw CleaveError(
+        isCleaves ? .madeForAnotherPlan : .secretsUnreadable,
+        "\(path) exists and "
+          + (isCleaves ? "holds the passwords of another plan (\(writtenFor ?? ""))" : "Cleave did not write it")
+          + ", so Cleave will not overwrite it",
+        hint: "pass another --secrets path for this plan")
+    }
     let text =
-      "# Written by cleave provision. Passwords of the roles it created; keep this file out of version control.\n"
+      "\(Self.header) for \(identity). Passwords of the roles it created; keep this file out of version control.\n"
       + entries.map { "\($0.key)=\($0.value)\n" }.joined()
     try PrivateFile.write(text, to: path, mode: 0o600, what: "the secrets file")
   }

@@ -5,21 +5,23 @@ import PostgresDriver
 /// A private database where a service bound for a schema of a shared database is copied first, before it moves
 /// into its schema (`cleave copy`); Cleave creates it, marks it, and drops it once the move is done.
 public enum StagingDatabase {
-  /// The staging database's name for a service: `<service>_cleave_staging`.
-  public static func name(for service: String) -> String { service + "_cleave_staging" }
-
-  public static func mark(for service: String) -> String { "cleave: staging for service \(service)" }
+  /// The staging database's name: `<database>_<schema>_cleave_staging` (shortened with a hash past 63 bytes), so
+  /// it is unique on the server as the shared database's name is.
+  public static func name(for service: ServicePlan) -> String {
+    PostgresIdentifier.fit(service.database + "_" + (service.schema ?? ""), suffix: "_cleave_staging")
+  }
 
   /// Creates the staging database (owned by the service's owner role) unless Cleave made it already.
   ///
   /// - Returns: the service as provisioned, pointing at the staging database.
-  /// - Throws: `CleaveError` when a database of that name exists and is not Cleave's staging database.
-  public static func ensure(for service: ServicePlan, target: ConnInfo, roles: ServiceRoles) async throws
+  /// - Throws: `CleaveError` when a database of that name exists and is not this plan's staging database.
+  public static func ensure(for service: ServicePlan, identity: PlanIdentity, roles: ServiceRoles) async throws
     -> ProvisionedService
   {
-    let name = name(for: service.name)
+    let name = name(for: service)
+    let mark = Provenance.stagingMark(service: service.name, identity: identity)
     let admin: SerialConnection
-    do { admin = try await SerialConnection.connect(target) } catch {
+    do { admin = try await SerialConnection.connect(service.server) } catch {
       throw CleaveError(connecting: error, role: "target \"\(service.target)\" of service \"\(service.name)\"")
     }
     defer { Task { await admin.close() } }
@@ -27,32 +29,34 @@ public enum StagingDatabase {
       "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [name])
     let quoted = try await admin.quoteIdentifier(name)
     if let row = existing.namedRows.first {
-      guard row["comment"] == mark(for: service.name) else {
+      guard row["comment"] == mark else {
         throw CleaveError(
-          .notCreatedByCleave, "database \(name) exists on target \"\(service.target)\" and is not Cleave's staging",
+          Provenance.isCleaves(row["comment"]) ? .madeForAnotherPlan : .notCreatedByCleave,
+          "database \(name) exists on target \"\(service.target)\" and is not this plan's staging database: "
+            + Provenance.owner(of: row["comment"]),
           hint: "drop or rename it; Cleave stages service \"\(service.name)\" there before moving it into its schema")
       }
     } else {
       try await admin.execute(
         "CREATE DATABASE \(quoted) OWNER \(try await admin.quoteIdentifier(roles.owner)) TEMPLATE template0 ENCODING 'UTF8'"
       )
-      try await admin.execute(
-        "COMMENT ON DATABASE \(quoted) IS \(try await admin.quoteLiteral(mark(for: service.name)))")
+      try await admin.execute("COMMENT ON DATABASE \(quoted) IS \(try await admin.quoteLiteral(mark))")
       try await admin.execute("REVOKE CONNECT, TEMPORARY ON DATABASE \(quoted) FROM PUBLIC")
     }
     return ProvisionedService(
-      name: service.name, database: target.withDatabase(name), databaseName: name, schema: nil, roles: roles,
+      name: service.name, database: service.server.withDatabase(name), databaseName: name, schema: nil, roles: roles,
       created: [])
   }
 
   /// Drops the staging database after its service moved into the shared database.
-  public static func drop(for service: ServicePlan, target: ConnInfo) async throws {
-    let admin = try await SerialConnection.connect(target)
+  public static func drop(for service: ServicePlan, identity: PlanIdentity) async throws {
+    let admin = try await SerialConnection.connect(service.server)
     defer { Task { await admin.close() } }
-    let name = name(for: service.name)
+    let name = name(for: service)
     let existing = try await admin.query(
       "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [name])
-    guard existing.namedRows.first?["comment"] == mark(for: service.name) else { return }
+    guard existing.namedRows.first?["comment"] == Provenance.stagingMark(service: service.name, identity: identity)
+    else { return }
     try await admin.execute("DROP DATABASE \(try await admin.quoteIdentifier(name)) WITH (FORCE)")
   }
 }

@@ -8,10 +8,11 @@ import Provision
 /// `cleave rollback`: removes what Cleave created for the chosen services (their databases or schemas, staging
 /// databases, roles, and secrets) and lifts their freeze, so the source serves the applications as before.
 ///
-/// It first works out a `RollbackPlan` from the objects themselves: only an object carrying Cleave's mark for
-/// that very service (`Provenance`) is removed. A database or role of the same name without it is a refusal, and
-/// rollback then removes nothing at all. The source's data is never touched: the only change to the source is
-/// dropping the freeze's own triggers and schema.
+/// It first works out a `RollbackPlan` from the objects themselves, on the servers the plan resolves to now: only
+/// an object carrying Cleave's mark for that very service of this plan and source (`Provenance`) is removed. An
+/// object of the same name without it (another plan's, or not Cleave's) is left alone and listed; a rollback
+/// that finds nothing of its own removes nothing, the secrets file included, and fails. The source's data is
+/// never touched: the only change to the source is dropping the freeze's own triggers and schema.
 public struct Rollback: Sendable {
   public var plan: SplitPlan
   public var services: [String]
@@ -28,19 +29,19 @@ public struct Rollback: Sendable {
   }
 
   private func admin(_ service: ServicePlan) async throws -> SerialConnection {
-    let info = ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
-    do { return try await SerialConnection.connect(info) } catch {
+    do { return try await SerialConnection.connect(service.server) } catch {
       throw CleaveError(connecting: error, role: "target \"\(service.target)\"")
     }
   }
 
   /// Works out what rollback would do, changing nothing.
   ///
-  /// - Returns: the actions in the order they will run, and the refusals.
+  /// - Returns: the actions in the order they will run, and what it leaves alone because it is not this plan's.
   /// - Throws: `CleaveError` when a server cannot be read.
   public func plan() async throws -> RollbackPlan {
     var actions: [RollbackPlan.Action] = []
-    var refusals: [String] = []
+    var leftAlone: [String] = []
+    let identity = plan.identity
     let frozen = try await Freezer(plan: plan, services: chosen.map(\.name)).records()
     if !frozen.isEmpty {
       actions.append(.unfreeze(services: Array(Set(frozen.map(\.service))).sorted(), tables: frozen.count))
@@ -56,40 +57,38 @@ public struct Rollback: Sendable {
         ).namedRows
         return rows.first.map { $0["comment"] }
       }
-      let mark = Provenance.mark(service: service.name)
-      if let schema = service.schema {
-        switch try await databaseComment(service.database) {
-        case .none: break
-        case .some(let comment) where comment == Provenance.sharedDatabaseMark:
-          let sharers = plan.services.filter { $0.database == service.database && $0.target == service.target }
-          if sharers.allSatisfy({ chosenNames.contains($0.name) }) {
-            if service.name == sharers.first?.name {
-              actions.append(.dropDatabase(target: service.target, database: service.database, service: service.name))
-            }
-          } else {
-            actions.append(
-              .dropSchema(target: service.target, database: service.database, schema: schema, service: service.name))
-          }
-        case .some(let comment):
-          refusals.append(Self.refusal("database \(service.database)", service.target, comment))
-        }
-      } else {
-        switch try await databaseComment(service.database) {
-        case .none: break
-        case .some(let comment) where comment == mark:
-          actions.append(.dropDatabase(target: service.target, database: service.database, service: service.name))
-        case .some(let comment):
-          refusals.append(Self.refusal("database \(service.database)", service.target, comment))
-        }
+      func leave(_ object: String, _ comment: String?) {
+        leftAlone.append(
+          "\(object) on target \(service.target): " + Provenance.owner(of: comment) + ", so rollback leaves it")
       }
-      let staging = StagingDatabase.name(for: service.name)
-      switch try await databaseComment(staging) {
+      let mark = Provenance.mark(service: service.name, identity: identity)
+      switch try await databaseComment(service.database) {
       case .none: break
-      case .some(let comment) where comment == StagingDatabase.mark(for: service.name):
-        actions.append(.dropDatabase(target: service.target, database: staging, service: service.name))
-      case .some(let comment): refusals.append(Self.refusal("database \(staging)", service.target, comment))
+      case .some(let comment)
+      where service.schema != nil && comment == Provenance.sharedDatabaseMark(identity: identity):
+        let sharers = plan.services.filter { $0.database == service.database && $0.target == service.target }
+        if sharers.allSatisfy({ chosenNames.contains($0.name) }) {
+          if service.name == sharers.first?.name {
+            actions.append(.dropDatabase(target: service.target, database: service.database, service: service.name))
+          }
+        } else if let schema = service.schema {
+          actions.append(
+            .dropSchema(target: service.target, database: service.database, schema: schema, service: service.name))
+        }
+      case .some(let comment) where service.schema == nil && comment == mark:
+        actions.append(.dropDatabase(target: service.target, database: service.database, service: service.name))
+      case .some(let comment): leave("database \(service.database)", comment)
       }
-      let roles = ServiceRoles(service: service.name)
+      if service.schema != nil {
+        let staging = StagingDatabase.name(for: service)
+        switch try await databaseComment(staging) {
+        case .none: break
+        case .some(let comment) where comment == Provenance.stagingMark(service: service.name, identity: identity):
+          actions.append(.dropDatabase(target: service.target, database: staging, service: service.name))
+        case .some(let comment): leave("database \(staging)", comment)
+        }
+      }
+      let roles = ServiceRoles(for: service)
       for role in [roles.login, roles.owner] {
         let rows = try await admin.query(
           "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role]
@@ -98,18 +97,24 @@ public struct Rollback: Sendable {
         if row["comment"] == mark {
           roleActions.append(.dropRole(target: service.target, role: role, service: service.name))
         } else {
-          refusals.append(Self.refusal("role \(role)", service.target, row["comment"]))
+          leave("role \(role)", row["comment"])
         }
       }
     }
     actions += roleActions
-    if FileManager.default.fileExists(atPath: secretsPath) {
-      if services.isEmpty || chosenNames == Set(plan.services.map(\.name)) {
+    // The secrets file goes only with something else of this plan's, and only when Cleave wrote it for this plan.
+    if !actions.isEmpty, FileManager.default.fileExists(atPath: secretsPath) {
+      let secrets = try SecretsFile(path: secretsPath)
+      if !secrets.belongs(to: identity) {
+        leftAlone.append(
+          "secrets file \(secretsPath): "
+            + (secrets.isCleaves ? "Cleave wrote it for another plan" : "Cleave did not write it")
+            + ", so rollback leaves it")
+      } else if services.isEmpty || chosenNames == Set(plan.services.map(\.name)) {
         actions.append(.removeSecretsFile(path: secretsPath))
       } else {
-        let secrets = try SecretsFile(path: secretsPath)
         let keys = chosen.flatMap { service -> [String] in
-          let roles = ServiceRoles(service: service.name)
+          let roles = ServiceRoles(for: service)
           return [
             roles.ownerSecretKey, roles.loginSecretKey, ServiceRoles.configurationSecretKey(service: service.name),
           ]
@@ -117,24 +122,22 @@ public struct Rollback: Sendable {
         if !keys.isEmpty { actions.append(.removeSecrets(path: secretsPath, keys: keys)) }
       }
     }
-    return RollbackPlan(actions: actions, refusals: refusals)
-  }
-
-  static func refusal(_ object: String, _ target: String, _ comment: String??) -> String {
-    let found = (comment ?? nil).map { "its comment is \"\($0)\"" } ?? "it has no comment"
-    return "\(object) on target \(target) was not created by Cleave for this service (\(found)); "
-      + "Cleave removes only what it created, so rollback will not drop it"
+    return RollbackPlan(actions: actions, leftAlone: leftAlone)
   }
 
   /// Carries out `plan`, in order.
   ///
-  /// - Throws: `CleaveError` (`notCreatedByCleave`) when the plan has refusals, before doing anything; otherwise
-  ///   (`rollbackFailed`) naming the step that failed (running rollback again continues from there).
+  /// - Throws: `CleaveError` (`rollbackFoundNothing`) when there is nothing of this plan's to undo, before doing
+  ///   anything; otherwise (`rollbackFailed`) naming the step that failed (running rollback again continues from
+  ///   there).
   public func run(_ plan: RollbackPlan) async throws {
-    guard plan.refusals.isEmpty else {
+    guard !plan.actions.isEmpty else {
       throw CleaveError(
-        .notCreatedByCleave, "rollback refused, nothing was changed: " + plan.refusals.joined(separator: "; "),
-        hint: "rename the service's database in the plan or remove the look-alike yourself")
+        .rollbackFoundNothing,
+        "rollback found nothing of this plan's (\(self.plan.identity)) on the servers the plan names now; "
+          + "nothing was removed",
+        hint: "check that the plan's `${VAR}`s resolve to the servers the split was made on in this shell"
+          + (plan.leftAlone.isEmpty ? "" : "; what is there belongs to another plan or to no Cleave plan"))
     }
     for action in plan.actions {
       do {
@@ -149,7 +152,7 @@ public struct Rollback: Sendable {
 
   private func perform(_ action: RollbackPlan.Action) async throws {
     func admin(_ target: String, database: String? = nil) async throws -> SerialConnection {
-      var info = ConnInfo(self.plan.file.target(target)?.endpoint.url ?? "")
+      var info = self.plan.services.first { $0.target == target }?.server ?? ConnInfo("")
       if let database { info = info.withDatabase(database) }
       return try await SerialConnection.connect(info)
     }
@@ -161,9 +164,9 @@ public struct Rollback: Sendable {
       try await connection.execute(
         "DROP DATABASE IF EXISTS \(try await connection.quoteIdentifier(database)) WITH (FORCE)")
       await connection.close()
-    case .dropSchema(let target, let database, let schema, let service):
+    case .dropSchema(let target, let database, let schema, _):
       let connection = try await admin(target, database: database)
-      let roles = ServiceRoles(service: service)
+      let roles = ServiceRoles(database: database, schema: schema)
       try await connection.execute(
         "DROP SCHEMA IF EXISTS \(try await connection.quoteIdentifier(schema)) CASCADE; "
           + "DROP OWNED BY \(try await connection.quoteIdentifier(roles.owner)), "
@@ -178,7 +181,7 @@ public struct Rollback: Sendable {
     case .removeSecrets(let path, let keys):
       var secrets = try SecretsFile(path: path)
       secrets.remove(keys)
-      try secrets.save()
+      try secrets.save(for: self.plan.identity)
     }
   }
 }

@@ -1,7 +1,7 @@
 import Plan
 
 /// What `cleave rollback` will do, worked out before it does anything: every object it will remove (each one
-/// carries Cleave's mark), what it will restore, and what it refuses to touch.
+/// carries this plan's mark), what it will restore, and what it leaves alone.
 public struct RollbackPlan: Sendable {
   /// One thing rollback will undo.
   public enum Action: Sendable, Equatable, CustomStringConvertible {
@@ -32,6 +32,7 @@ public struct RollbackPlan: Sendable {
   }
 
   public var actions: [Action]
-  /// Objects with a service's name that Cleave did not create: rollback does nothing while there are any.
-  public var refusals: [String]
+  /// Objects with the names this plan would use that are not this plan's (another plan's, or not Cleave's):
+  /// rollback leaves them as they are.
+  public var leftAlone: [String]
 }

@@ -74,11 +74,13 @@ import Yams
     let authURL = try #require(parsed["\(prefix)_DATABASE_URL"])
     let billingURL = try #require(parsed["BILLING_\(suffix.uppercased())_DATABASE_URL"])
     let auth = try await reach(authURL)
-    #expect(auth.user == "auth-\(suffix)_app" && auth.database == "auth_\(suffix)")
+    // Roles are named after the service's database, not the service.
+    #expect(auth.user == "auth_\(suffix)_app" && auth.database == "auth_\(suffix)")
     let billing = try await reach(billingURL)
-    #expect(billing.user == "billing-\(suffix)_app" && billing.database == "billing_\(suffix)")
+    #expect(billing.user == "billing_\(suffix)_app" && billing.database == "billing_\(suffix)")
     // The login role reaches its own database only.
-    let crossing = authURL.replacingOccurrences(of: "/auth_\(suffix)", with: "/billing_\(suffix)")
+    let path = try #require(authURL.range(of: "/auth_\(suffix)", options: .backwards))
+    let crossing = authURL.replacingCharacters(in: path, with: "/billing_\(suffix)")
     await #expect(throws: PostgresError.self) { _ = try await reach(crossing) }
 
     // Spring: YAML, with the pool from the plan and the default elsewhere.
@@ -122,7 +124,7 @@ import Yams
     #expect(authDB["ports"] as? [String] == ["5433:5432"])
     #expect(
       (authDB["healthcheck"] as? [String: Any])?["test"] as? [String] == [
-        "CMD-SHELL", "pg_isready -U auth-\(suffix)_app -d auth_\(suffix)",
+        "CMD-SHELL", "pg_isready -U auth_\(suffix)_app -d auth_\(suffix)",
       ])
     #expect((authDB["environment"] as? [String: String])?["POSTGRES_PASSWORD"] == "${\(prefix)_DB_PASSWORD}")
     #expect((compose["volumes"] as? [String: Any])?.count == 2)

@@ -240,7 +240,7 @@ import Testing
           "SELECT last_value, is_called FROM public.film_film_id_seq"
         ).rows)
     // Each application role reaches its own schema only.
-    let placesApp = "places_\(fixture.suffix)_app"
+    let placesApp = "shop_\(fixture.suffix)_places_app"
     try await SerialConnection.connect(sandbox.connInfo()).execute(
       "GRANT \(PostgresSandbox.passwordGroup) TO \(placesApp)")
     let secrets = try String(contentsOfFile: fixture.secretsPath, encoding: .utf8)

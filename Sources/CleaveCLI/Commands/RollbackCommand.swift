@@ -11,8 +11,9 @@ struct RollbackCommand: AsyncParsableCommand {
     abstract: "Remove the databases, schemas, roles and secrets Cleave created, and lift the freeze.",
     discussion: """
       Lists exactly what it will remove and restore, then asks on a terminal; without a terminal it needs --yes.
-      It removes only objects carrying Cleave's mark for that service, refuses (and does nothing) when a
-      look-alike is in the way, and never touches the source's data. See docs/safety.md.
+      It removes only objects carrying Cleave's mark for that service of this plan and source, leaves
+      look-alikes (another plan's, or not Cleave's) alone, fails and removes nothing when it finds nothing of
+      this plan's, and never touches the source's data. See docs/safety.md.
       """)
 
   @Option(name: .shortAndLong, help: "The plan file.")
@@ -35,10 +36,9 @@ struct RollbackCommand: AsyncParsableCommand {
       let steps = try await rollback.plan()
       print("rollback will:")
       for action in steps.actions { print("  " + action.description) }
-      if steps.actions.isEmpty { print("  (nothing: Cleave has created nothing for these services)") }
-      for refusal in steps.refusals { print("  REFUSED: " + refusal) }
-      if steps.actions.isEmpty && steps.refusals.isEmpty { return }
-      if !yes && steps.refusals.isEmpty {
+      if steps.actions.isEmpty { print("  nothing: no object of this plan's is on the servers it names now") }
+      for object in steps.leftAlone { print("  leave: " + object) }
+      if !yes && !steps.actions.isEmpty {
         guard isatty(STDIN_FILENO) == 1 else {
           throw CleaveError(
             .confirmationRequired, "rollback removes the objects listed above and needs confirmation",

@@ -16,7 +16,7 @@ struct SchemaMove {
   let service: ServicePlan
   let staging: ProvisionedService
   let shared: ProvisionedService
-  let targetServer: ConnInfo
+  let identity: PlanIdentity
   let workDirectory: String
 
   /// When an earlier run already moved `service` into its schema: what is there now (rows counted in the shared
@@ -85,7 +85,7 @@ struct SchemaMove {
       "GRANT USAGE ON SCHEMA \(quotedSchema) TO \(QualifiedName.quote(shared.roles.login)); "
         + "INSERT INTO _cleave.progress (step) VALUES (\(try await sharedAdmin.quoteLiteral(step)))")
     await stagingAdmin.close()
-    try await StagingDatabase.drop(for: service, target: targetServer)
+    try await StagingDatabase.drop(for: service, identity: identity)
     try? FileManager.default.removeItem(atPath: dump)
   }
 }

@@ -7,7 +7,7 @@ import Yams
 /// It checks known keys only, the right types, required keys present, environment variables set. Names of tables and columns are checked later, against the source
 /// (`PlanResolver`).
 public enum PlanDecoder {
-  static let topLevelKeys = ["version", "source", "targets", "services"]
+  static let topLevelKeys = ["version", "name", "source", "targets", "services"]
   static let serviceKeys = [
     "target", "database", "schema", "tables", "schemas", "transforms", "owner_password", "app_password",
     "pool_size", "min_idle", "replicas", "migrations",
@@ -92,7 +92,16 @@ public enum PlanDecoder {
     for (name, node) in servicesReader.entries {
       services.append(try service(name: name, node: node, file: path, expander: expander))
     }
-    return PlanFile(path: path, source: source, targets: targets, services: services)
+    var name: String?
+    if let given = try top.string("name") {
+      guard !given.value.isEmpty, !given.value.contains(";"), given.value.utf8.count <= 200 else {
+        throw CleaveError(
+          .planInvalidName, "the plan's `name` must be 1 to 200 characters without `;`",
+          hint: "name the plan after what it splits, e.g. `name: shop-split`", at: given.location)
+      }
+      name = given.value
+    }
+    return PlanFile(path: path, name: name, source: source, targets: targets, services: services)
   }
 
   /// Whether every service names a `migrations:` folder (and the plan can do without a source).

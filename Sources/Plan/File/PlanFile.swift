@@ -6,6 +6,9 @@ import CleaveCore
 public struct PlanFile: Sendable {
   /// The path the plan was read from, as errors print it.
   public var path: String
+  /// The plan's own name (`name:`), which Cleave writes into the mark on everything it creates; nil means the
+  /// plan is known by its file's absolute path.
+  public var name: String?
   public var source: Endpoint
   public var targets: [TargetServer]
   public var services: [Service]

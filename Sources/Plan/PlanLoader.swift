@@ -1,0 +1,32 @@
+import Catalog
+import CleaveCore
+import Foundation
+import PostgresDriver
+
+/// Turns a plan file and the source's catalog into the one resolved `SplitPlan` every command and stage takes.
+///
+/// A command loads the plan once, here, and hands the value on; no stage reads the YAML or the source's catalog
+/// again to find out what the plan means.
+public enum PlanLoader {
+  /// Reads the plan at `path` (or takes `file`, already read), reads the source's catalog and resolves the plan.
+  ///
+  /// - Throws: `CleaveError` for a bad plan (with its location), a plan without a source, or an unreachable
+  ///   source.
+  public static func resolve(path: String, environment: [String: String], file: PlanFile? = nil) async throws
+    -> SplitPlan
+  {
+    let file = try file ?? PlanDecoder.load(path: path, environment: environment)
+    guard !file.source.url.isEmpty else {
+      throw CleaveError(
+        .planMissingKey, "the plan has no `source`, which this command needs",
+        hint: "a plan without a source serves `cleave migrate` only; add `source: { url: … }`",
+        at: file.source.location)
+    }
+    let catalog: DatabaseCatalog
+    do { catalog = try await CatalogReader.read(ConnInfo(file.source.url)) } catch var error as CleaveError {
+      error.location = error.location ?? file.source.location
+      throw error
+    }
+    return try PlanResolver(file: file, catalog: catalog).resolve()
+  }
+}

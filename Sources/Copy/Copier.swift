@@ -18,13 +18,15 @@ public struct Copier: Sendable {
   public var provisioned: [ProvisionedService]
   /// How many tables or ranges are copied at once.
   public var jobs: Int
-  /// Where the schema dump is kept between runs.
+  /// Where the run keeps its temporary files (the schema dump), in a folder of its own removed when it ends.
   public var workDirectory: String
   /// Tables larger than this are split into ranges of their integer primary key.
   public var splitBytes: Int64
   public var reporter: ProgressReporter
   /// A snapshot exported and held open elsewhere (`cleave snapshot`) to copy from, instead of a new one.
   public var snapshot: String?
+  /// Services copied again from the start: what earlier runs copied for them is dropped first (`--recopy`).
+  public var recopy: Set<String> = []
 
   public init(
     plan: SplitPlan, provisioned: [ProvisionedService], jobs: Int, workDirectory: String,
@@ -53,12 +55,16 @@ public struct Copier: Sendable {
       seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
       phaseStart = clock.now
     }
+    // Nothing local outlives the run: the schema is dumped afresh in this run's snapshot, into a folder of its
+    // own, so no other plan, source or earlier state of the source can leak into it.
+    let workDirectory = self.workDirectory + "/cleave-copy-" + UUID().uuidString.prefix(8).lowercased()
     do {
       try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
     } catch {
       throw CleaveError(
         .fileWriteFailed, "cannot create the work directory \(workDirectory): \(error.localizedDescription)")
     }
+    defer { try? FileManager.default.removeItem(atPath: workDirectory) }
     let snapshot =
       if let id = self.snapshot {
         try await SourceSnapshot.adopt(id, from: source)
@@ -73,9 +79,16 @@ public struct Copier: Sendable {
     var moved: [CopySummary.ServiceResult] = []
     for service in plan.services {
       guard var target = provisioned.first(where: { $0.name == service.name }) else { continue }
-      if service.schema != nil, let done = try await SchemaMove.finished(service, shared: target) {
-        moved.append(done)
-        continue
+      let fingerprint = ServiceFingerprint(service: service, catalog: catalog)
+      let again = recopy.contains(service.name)
+      if service.schema != nil {
+        if again {
+          try await SchemaMove.forget(service, shared: target)
+        } else if let done = try await SchemaMove.finished(service, shared: target) {
+          try Self.checkUnchanged(service, recorded: done.fingerprint, now: fingerprint, planPath: plan.file.path)
+          moved.append(done.result)
+          continue
+        }
       }
       if service.schema != nil {
         // Staged in a private database first; `SchemaMove` puts it into its schema at the end.
@@ -86,12 +99,17 @@ public struct Copier: Sendable {
       do { admin = try await SerialConnection.connect(target.database) } catch {
         throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
       }
-      var finished = try await ProgressStore.finished(in: admin)
+      // A recopy starts from an empty database: the pre-data step clears it, progress included.
+      var finished = again ? [:] : try await ProgressStore.finished(in: admin)
+      if finished["pre-data"] != nil, let recorded = finished[ServiceFingerprint.step]?.detail {
+        try Self.checkUnchanged(
+          service, recorded: ServiceFingerprint(recorded: recorded), now: fingerprint, planPath: plan.file.path)
+      }
       if finished["pre-data"] == nil {
         await reporter.say("\(service.name): creating tables, types and functions (pg_dump pre-data)")
         try await PreDataRestore(
           archive: archive, selection: selection, service: service, target: target, catalog: catalog,
-          workDirectory: workDirectory
+          workDirectory: workDirectory, fingerprint: fingerprint
         ).run(admin: admin)
         finished = try await ProgressStore.finished(in: admin)
       }
@@ -179,7 +197,7 @@ public struct Copier: Sendable {
       for worker in workers { await worker.closeTarget(state.plan.name) }
       try await SchemaMove(
         service: state.plan, staging: state.target, shared: shared, identity: plan.identity,
-        workDirectory: workDirectory
+        workDirectory: workDirectory, fingerprint: ServiceFingerprint(service: state.plan, catalog: catalog)
       ).run()
     }
     for worker in workers { await worker.closeAll() }
@@ -221,6 +239,21 @@ public struct Copier: Sendable {
       for try await done in group { all += done }
       return all
     }
+  }
+
+  /// Fails when the service's tables were created for another shape of the source or the plan than now: a
+  /// column added, dropped or retyped in the source, a table or a column transform added to the service.
+  static func checkUnchanged(
+    _ service: ServicePlan, recorded: ServiceFingerprint?, now: ServiceFingerprint, planPath: String
+  ) throws(CleaveError) {
+    guard let recorded, recorded != now else { return }
+    let changes = now.changes(since: recorded)
+    throw CleaveError(
+      .sourceSchemaChanged,
+      "service \"\(service.name)\": its tables were created in \(service.database) for a source and plan that have "
+        + "changed since: " + changes.prefix(10).joined(separator: "; ") + (changes.count > 10 ? "; …" : ""),
+      hint: "copy the service again from the start with `cleave copy -f \(planPath) --recopy \(service.name)` (it "
+        + "drops what was copied for it), or undo the change")
   }
 
   /// Forgets a table whose rows an earlier run copied under another plan (its filter or re-key changed).

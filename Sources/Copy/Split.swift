@@ -44,20 +44,30 @@ public struct Split: Sendable {
   ///
   /// - Parameters:
   ///   - jobs: tables or ranges copied at once.
-  ///   - workDirectory: where the schema dump is kept between runs.
+  ///   - workDirectory: where the run keeps its temporary files (a folder of its own inside, removed at the end).
   ///   - splitBytes: tables larger than this are copied in key ranges.
   ///   - reporter: where progress goes.
   ///   - snapshot: a snapshot held open elsewhere to copy from (nil: export a new one).
+  ///   - recopy: services to copy again from the start, dropping what earlier runs copied for them.
   /// - Returns: what was copied.
   /// - Throws: `CleaveError` naming the service and table that failed.
   public func copy(
-    jobs: Int, workDirectory: String, splitBytes: Int64, reporter: ProgressReporter, snapshot: String? = nil
+    jobs: Int, workDirectory: String, splitBytes: Int64, reporter: ProgressReporter, snapshot: String? = nil,
+    recopy: Set<String> = []
   ) async throws -> CopySummary {
     let plan = try await resolvedPlan()
+    let names = plan.services.map(\.name)
+    for name in recopy.sorted() where !names.contains(name) {
+      let guess = Spelling.closest(to: name, in: names).map { "did you mean `\($0)`? " } ?? ""
+      throw CleaveError(
+        .planInvalidName, "--recopy names service \"\(name)\", which the plan does not have",
+        hint: guess + "services: " + names.joined(separator: ", "))
+    }
     let provisioned = try await Provisioner(plan: plan, secretsPath: secretsPath).provisionAll()
-    return try await Copier(
+    var copier = Copier(
       plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: workDirectory, splitBytes: splitBytes,
-      reporter: reporter, snapshot: snapshot
-    ).run()
+      reporter: reporter, snapshot: snapshot)
+    copier.recopy = recopy
+    return try await copier.run()
   }
 }

@@ -73,7 +73,8 @@ public struct Runner: Sendable {
         _ = try await split.provision()
       case "copy":
         _ = try await split.copy(
-          jobs: jobs, workDirectory: folder + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
+          jobs: jobs, workDirectory: NSTemporaryDirectory(), splitBytes: 256 << 20,
+          reporter: ProgressReporter(quiet: true))
       case "verify":
         let summary = try await Verifier(planPath: planPath, environment: environment).run()
         verified = summary

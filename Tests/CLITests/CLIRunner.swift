@@ -39,3 +39,28 @@ enum CLIRunner {
       stderr: String(decoding: errData, as: UTF8.self))
   }
 }
+
+extension CLIRunner {
+  /// Runs the binary and kills it (SIGKILL) as soon as its standard error (or, with `watchingOutput`, its
+  /// standard output) contains `marker`, watched on Foundation's own queue rather than on a timer.
+  ///
+  /// - Returns: whether the kill landed (false: it ended first), and what it printed on the watched stream.
+  static func runKilled(
+    on marker: String, _ arguments: [String], environment: [String: String] = [:], watchingOutput: Bool = false
+  ) throws -> (killed: Bool, text: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let watched = Pipe()
+    process.standardOutput = watchingOutput ? watched : FileHandle.nullDevice
+    process.standardError = watchingOutput ? FileHandle.nullDevice : watched
+    let watcher = KillOnOutput(marker: marker)
+    watched.fileHandleForReading.readabilityHandler = { watcher.read($0) }
+    try process.run()
+    watcher.watch(process.processIdentifier)
+    process.waitUntilExit()
+    watched.fileHandleForReading.readabilityHandler = nil
+    return (process.terminationReason == .uncaughtSignal, watcher.text)
+  }
+}

@@ -13,25 +13,13 @@ import Testing
     let (source, target, environment, base) = (setup.source, setup.target, setup.environment, setup.copy)
 
     // Killed as soon as the first of its 1 MiB ranges is reported finished.
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-    process.arguments = base + ["--split-mb", "1"]
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    process.standardOutput = FileHandle.nullDevice
-    let errors = Pipe()
-    process.standardError = errors
-    let watcher = KillOnOutput(marker: " done)")
-    errors.fileHandleForReading.readabilityHandler = { watcher.read($0) }
-    try process.run()
-    watcher.watch(process.processIdentifier)
-    process.waitUntilExit()
-    errors.fileHandleForReading.readabilityHandler = nil
-    try #require(process.terminationReason == .uncaughtSignal, "the copy ended before the kill: \(watcher.text)")
+    let killed = try CLIRunner.runKilled(on: " done)", base + ["--split-mb", "1"], environment: environment)
+    try #require(killed.killed, "the copy ended before the kill: \(killed.text)")
 
     let inside = try await SerialConnection.connect(target)
     try #require(
       try await inside.query("SELECT to_regclass('_cleave.progress') IS NOT NULL").scalar == "t",
-      "the kill landed before the copy started: \(watcher.text)")
+      "the kill landed before the copy started: \(killed.text)")
     let rangesDone =
       Int(
         try await inside.query("SELECT count(*) FROM _cleave.progress WHERE step LIKE 'data public.events %'").scalar
@@ -41,7 +29,7 @@ import Testing
         try await inside.query("SELECT count(*) FROM _cleave.progress WHERE step = 'split public.events'").scalar
           ?? "0") ?? 0
     await inside.close()
-    #expect(total == 1, "the killed run recorded no ranges: \(watcher.text)")
+    #expect(total == 1, "the killed run recorded no ranges: \(killed.text)")
     #expect(rangesDone >= 1, "the kill landed before any range was finished")
 
     // Resumed with the default split size (the table is far below 256 MiB), then once more with a tiny one.

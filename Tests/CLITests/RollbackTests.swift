@@ -52,19 +52,7 @@ import Testing
     // Killed twice on the way (as provisioning starts, then as the copy starts), then run to the end.
     var kills = 0
     for marker in ["provision ...", "copy ..."] {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-      process.arguments = arguments
-      let output = Pipe()
-      process.standardOutput = output
-      process.standardError = FileHandle.nullDevice
-      let watcher = KillOnOutput(marker: marker)
-      output.fileHandleForReading.readabilityHandler = { watcher.read($0) }
-      try process.run()
-      watcher.watch(process.processIdentifier)
-      process.waitUntilExit()
-      output.fileHandleForReading.readabilityHandler = nil
-      if process.terminationReason == .uncaughtSignal { kills += 1 }
+      if try CLIRunner.runKilled(on: marker, arguments, watchingOutput: true).killed { kills += 1 }
     }
     let finished = try await CLIRunner.run(arguments)
     #expect(finished.status == 0, "\(finished.stdout)\(finished.stderr)")

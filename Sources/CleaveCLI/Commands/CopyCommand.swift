@@ -18,8 +18,14 @@ struct CopyCommand: AsyncParsableCommand {
   @Option(help: "Tables larger than this many MiB are copied in ranges of their primary key.")
   var splitMB: Int = 256
 
-  @Option(help: "Where the schema dump is kept between runs (default: .cleave/ next to the plan).")
+  @Option(help: "Where this run's temporary files go (the schema dump); removed when it ends (default: $TMPDIR).")
   var workDir: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Copy this service again from the start, dropping what earlier runs copied for it (repeatable).",
+      discussion: "The way out when the source's schema or the service's tables changed under a copy (CLV6005)."))
+  var recopy: [String] = []
 
   @Option(help: "Copy from this exported snapshot (held open by `cleave snapshot`) instead of a new one.")
   var snapshot: String?
@@ -30,10 +36,9 @@ struct CopyCommand: AsyncParsableCommand {
     try await reportingErrors {
       let splitter = Split(
         planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secrets)
-      let directory = workDir ?? (URL(fileURLWithPath: split.file).deletingLastPathComponent().path + "/.cleave")
       let summary = try await splitter.copy(
-        jobs: split.jobs, workDirectory: directory, splitBytes: Int64(splitMB) << 20,
-        reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot)
+        jobs: split.jobs, workDirectory: workDir ?? NSTemporaryDirectory(), splitBytes: Int64(splitMB) << 20,
+        reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy))
       print(CopyReport(summary).rendered(as: global.format))
     }
   }

@@ -16,6 +16,8 @@ struct PreDataRestore {
   let target: ProvisionedService
   let catalog: DatabaseCatalog
   let workDirectory: String
+  /// Recorded with the step, so later runs can tell whether the source or the plan changed under the tables.
+  let fingerprint: ServiceFingerprint
 
   func run(admin: SerialConnection) async throws {
     do {
@@ -40,6 +42,8 @@ struct PreDataRestore {
     do {
       try await admin.execute("BEGIN; " + ProgressStore.create)
       for statement in try columnChanges() { try await admin.execute(statement) }
+      try await admin.query(
+        "INSERT INTO _cleave.progress (step, detail) VALUES ($1, $2)", [ServiceFingerprint.step, fingerprint.text])
       try await admin.execute("INSERT INTO _cleave.progress (step) VALUES ('pre-data'); COMMIT")
     } catch {
       try? await admin.execute("ROLLBACK")

@@ -13,22 +13,17 @@ struct SchemaArchive: Sendable {
   let preData: [TOCEntry]
   let postData: [TOCEntry]
 
-  /// Dumps the source's schema into `directory` (skipped when a finished dump is already there).
+  /// Dumps the source's schema into `directory`, which belongs to this run alone: a dump is never reused by
+  /// another run, plan or source.
   static func dump(source: ConnInfo, snapshot: String, directory: String) async throws -> SchemaArchive {
     let path = directory + "/schema.dump"
-    if !FileManager.default.fileExists(atPath: path) {
-      let partial = path + ".partial"
-      try await PostgresTool(
-        "pg_dump", connectingTo: source,
-        arguments: [
-          "--format=custom", "--schema-only", "--no-owner", "--no-privileges", "--snapshot=\(snapshot)",
-          "--file=\(partial)",
-        ]
-      ).run(what: "dumping the source schema")
-      guard rename(partial, path) == 0 else {
-        throw CleaveError(.schemaCopyFailed, "cannot move the schema dump into place in \(directory)")
-      }
-    }
+    try await PostgresTool(
+      "pg_dump", connectingTo: source,
+      arguments: [
+        "--format=custom", "--schema-only", "--no-owner", "--no-privileges", "--snapshot=\(snapshot)",
+        "--file=\(path)",
+      ]
+    ).run(what: "dumping the source schema")
     func list(_ section: String) async throws -> [TOCEntry] {
       let text = try await PostgresTool("pg_restore", arguments: ["--list", "--section=\(section)", path])
         .run(what: "listing the schema dump")

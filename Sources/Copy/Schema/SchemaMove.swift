@@ -18,17 +18,33 @@ struct SchemaMove {
   let shared: ProvisionedService
   let identity: PlanIdentity
   let workDirectory: String
+  /// The shape the service was copied for, recorded with the move.
+  let fingerprint: ServiceFingerprint
+
+  /// Forgets that an earlier run moved `service` into its schema, so the copy starts it over (`--recopy`); the
+  /// move drops the schema before it restores it again.
+  static func forget(_ service: ServicePlan, shared: ProvisionedService) async throws {
+    let connection = try await SerialConnection.connect(shared.database)
+    defer { Task { await connection.close() } }
+    guard try await connection.query("SELECT to_regclass('_cleave.progress') IS NOT NULL").scalar == "t" else {
+      return
+    }
+    try await connection.query("DELETE FROM _cleave.progress WHERE step = $1", ["moved \(service.name)"])
+  }
 
   /// When an earlier run already moved `service` into its schema: what is there now (rows counted in the shared
-  /// database); nil when the move has not happened.
-  static func finished(_ service: ServicePlan, shared: ProvisionedService) async throws -> CopySummary.ServiceResult? {
+  /// database) and the shape it was copied for; nil when the move has not happened.
+  static func finished(_ service: ServicePlan, shared: ProvisionedService) async throws -> (
+    result: CopySummary.ServiceResult, fingerprint: ServiceFingerprint?
+  )? {
     guard let schema = service.schema else { return nil }
     let connection = try await SerialConnection.connect(shared.database)
     defer { Task { await connection.close() } }
     let exists = try await connection.query("SELECT to_regclass('_cleave.progress') IS NOT NULL").scalar == "t"
     guard exists,
-      try await connection.query("SELECT 1 FROM _cleave.progress WHERE step = $1", ["moved \(service.name)"]).rows
-        .isEmpty == false
+      let row = try await connection.query(
+        "SELECT detail FROM _cleave.progress WHERE step = $1", ["moved \(service.name)"]
+      ).namedRows.first
     else { return nil }
     var tables: [CopySummary.TableResult] = []
     for table in service.tables {
@@ -36,9 +52,10 @@ struct SchemaMove {
       let rows = try? await connection.query("SELECT count(*) FROM ONLY \(moved.quoted)").scalar.flatMap { Int($0) }
       tables.append(.init(table: table, rows: rows ?? 0, bytes: 0, resumed: true))
     }
-    return .init(
+    let result = CopySummary.ServiceResult(
       name: service.name, database: "\(service.database) (schema \(schema))", tables: tables, schemaSteps: 0,
       sequences: 0, skippedForeignKeys: 0)
+    return (result, row["detail"].map { ServiceFingerprint(recorded: $0) })
   }
 
   func run() async throws {
@@ -83,7 +100,8 @@ struct SchemaMove {
     ).run(what: "moving service \"\(service.name)\" into schema \(schema) of \(shared.databaseName)")
     try await sharedAdmin.execute(
       "GRANT USAGE ON SCHEMA \(quotedSchema) TO \(QualifiedName.quote(shared.roles.login)); "
-        + "INSERT INTO _cleave.progress (step) VALUES (\(try await sharedAdmin.quoteLiteral(step)))")
+        + "INSERT INTO _cleave.progress (step, detail) VALUES (\(try await sharedAdmin.quoteLiteral(step)), "
+        + "\(try await sharedAdmin.quoteLiteral(fingerprint.text)))")
     await stagingAdmin.close()
     try await StagingDatabase.drop(for: service, identity: identity)
     try? FileManager.default.removeItem(atPath: dump)

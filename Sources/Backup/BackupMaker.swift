@@ -27,7 +27,7 @@ public struct BackupMaker: Sendable {
   /// - Returns: the manifest written with the backup.
   /// - Throws: `CleaveError` when the source cannot be read or the files cannot be written.
   public func run() async throws -> BackupManifest {
-    let source = ConnInfo(plan.file.source.url)
+    let source = plan.source
     do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
       throw CleaveError(.fileWriteFailed, "cannot create the backup folder \(directory): \(error.localizedDescription)")
     }
@@ -69,7 +69,9 @@ public struct BackupMaker: Sendable {
     let digest = try FileDigest.of(dump)
     let version = try await PostgresTool("pg_dump", arguments: ["--version"]).run(what: "reading pg_dump's version")
     let manifest = BackupManifest(
-      createdAt: ISO8601DateFormatter().string(from: Date()), source: source.redacted, serverVersion: serverVersion,
+      createdAt: ISO8601DateFormatter().string(from: Date()), source: source.redacted,
+      plan: plan.identity.description, moved: plan.services.flatMap(\.tables).map(\.description).sorted(),
+      serverVersion: serverVersion,
       pgDumpVersion: version.trimmingCharacters(in: .whitespacesAndNewlines),
       scope: all ? "all" : "owned tables and the tables they reference",
       snapshot: snapshot.id, tables: counts,

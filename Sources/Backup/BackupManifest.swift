@@ -9,6 +9,10 @@ public struct BackupManifest: Sendable, Codable, Equatable {
   public var createdAt: String
   /// The source, its password removed.
   public var source: String
+  /// The plan and source the backup was made for (`PlanIdentity`); nil in a backup of an older Cleave.
+  public var plan: String?
+  /// The tables the plan moved when the backup was made (their data is in it); nil in an older backup.
+  public var moved: [String]?
   public var serverVersion: String
   public var pgDumpVersion: String
   /// `owned tables and the tables they reference` (the schema of everything, the data of the tables the plan

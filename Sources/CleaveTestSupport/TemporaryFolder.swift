@@ -16,10 +16,10 @@ public struct TemporaryFolder: Sendable {
 
   public func remove() { try? FileManager.default.removeItem(atPath: path) }
 
-  /// Writes a `cleave.yml` into the folder, with `source`, one target called `main`, and `services` (the YAML
-  /// that goes under `services:`, written from column 0), and returns its path.
-  public func writePlan(source: String, target: String, services: String) throws -> String {
-    let plan = path + "/cleave.yml"
+  /// Writes a `cleave.yml` (or `<name>.yml`) into the folder, with `source`, one target called `main`, and
+  /// `services` (the YAML that goes under `services:`, written from column 0), and returns its path.
+  public func writePlan(source: String, target: String, services: String, name: String = "cleave") throws -> String {
+    let plan = path + "/\(name).yml"
     let indented = services.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
     try (["source: \(source)", "targets:", "  main: \(target)", "services:"] + indented).joined(separator: "\n")
       .write(toFile: plan, atomically: true, encoding: .utf8)

@@ -201,6 +201,14 @@ public struct Copier: Sendable {
       ).run()
     }
     for worker in workers { await worker.closeAll() }
+    // Each service's copy is recorded as an outcome in its own database, under the key it was made for; a
+    // recopy cleared the old record with the database.
+    for service in plan.services where provisioned.contains(where: { $0.name == service.name }) {
+      let key = service.outcomeKey(plan.identity)
+      if await OutcomeStore.read(service)["copy"]?.key != key {
+        try await OutcomeStore.record("copy", service: service, passed: true, key: key)
+      }
+    }
     endPhase("post-data")
     summary.services += moved
     summary.seconds = seconds

@@ -48,22 +48,11 @@ public struct Rehearsal: Sendable {
           seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
       return result
     }
-    let file = try PlanDecoder.load(path: planPath, environment: environment)
-    let plan = try await Split(planPath: planPath, environment: environment, secretsPath: "").resolvedPlan()
+    let plan = try await PlanLoader.resolve(path: planPath, environment: environment)
+    let file = plan.file
     let folder = URL(fileURLWithPath: planPath).deletingLastPathComponent().path + "/.cleave"
-    let statePath = RunState.path(forPlan: planPath)
-    var state = try RunState.load(statePath)
-    var backup = state.steps["backup"]?.detail
-    if let directory = backup, (try? await BackupCheck.run(directory: directory)) == nil { backup = nil }
-    if backup == nil {
-      let directory = folder + "/backups/run"
-      _ = try await timed("backup") { try await BackupMaker(plan: plan, directory: directory, all: false).run() }
-      state.steps["backup"] = RunState.Step(
-        finishedAt: ISO8601DateFormatter().string(from: Date()), seconds: timings.last?.seconds ?? 0,
-        detail: directory)
-      try state.save(statePath)
-      backup = directory
-    }
+    var backup = await RunBackup.current(for: plan)
+    if backup == nil { backup = try await timed("backup") { try await RunBackup.make(for: plan) } }
     guard let backup, let target = file.targets.first else {
       throw CleaveError(.planMissingKey, "the plan has no target to rehearse on")
     }
@@ -85,14 +74,17 @@ public struct Rehearsal: Sendable {
               arguments: ["--no-owner", "--no-acl", "--exit-on-error", backup + "/" + BackupManifest.dumpName]
             ).run(what: "restoring the backup for the rehearsal")
           }
-          let split = Split(file: rehearsed, secretsPath: secrets)
-          _ = try await timed("provision") { try await split.provision() }
-          _ = try await timed("copy") {
-            try await split.copy(
-              jobs: jobs, workDirectory: folder + "/rehearsal-work", splitBytes: 256 << 20,
-              reporter: ProgressReporter(quiet: true))
+          let resolved = try await PlanLoader.resolve(path: rehearsed.path, environment: [:], file: rehearsed)
+          let provisioned = try await timed("provision") {
+            try await Provisioner(plan: resolved, secretsPath: secrets).provisionAll()
           }
-          let summary = try await timed("verify") { try await Verifier(file: rehearsed).run() }
+          _ = try await timed("copy") {
+            try await Copier(
+              plan: resolved, provisioned: provisioned, jobs: jobs, workDirectory: NSTemporaryDirectory(),
+              reporter: ProgressReporter(quiet: true)
+            ).run()
+          }
+          let summary = try await timed("verify") { try await Verifier(plan: resolved).run() }
           if !summary.passed {
             throw CleaveError(
               .verificationFailed, "the rehearsal's verify found differences: the real run would stop there too",
@@ -103,11 +95,10 @@ public struct Rehearsal: Sendable {
         }
         // What the rehearsal made is removed whether it succeeded or not; the scratch database goes after it.
         try await timed("clean-up") {
-          if let resolved = try? await Split(file: rehearsed, secretsPath: secrets).resolvedPlan() {
+          if let resolved = try? await PlanLoader.resolve(path: rehearsed.path, environment: [:], file: rehearsed) {
             let rollback = Rollback(plan: resolved, services: [], secretsPath: secrets)
             if let steps = try? await rollback.plan() { try? await rollback.run(steps) }
           }
-          try? FileManager.default.removeItem(atPath: folder + "/rehearsal-work")
         }
       }
     } catch {

@@ -5,12 +5,16 @@ import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import Provision
 import Verify
 
 /// Runs `cleave run`, the whole migration: backup, provision, copy, verify and config, in that order.
 ///
-/// It stops at the first failure with that step's error, and, run again, skips the steps `RunState` records as
-/// finished.
+/// The plan is loaded and resolved once. What is done is read from where the work happened, for every service
+/// the plan names now: the backup from its folder (checked against its manifest, made for this plan and source),
+/// and copied, verified and configured from each service's own database (`OutcomeStore`), under the key of the
+/// plan as it is now. A step is skipped only when every service has it; it stops at the first failure with that
+/// step's error.
 public struct Runner: Sendable {
   public var planPath: String
   public var environment: [String: String]
@@ -38,77 +42,90 @@ public struct Runner: Sendable {
   /// The steps, in order.
   public static let steps = ["backup", "provision", "copy", "verify", "config"]
 
-  /// What the run did: per step, its record (and whether this run did it or found it done).
+  /// What the run did: the steps it ran now with their seconds, those it found done, and what they left.
   public struct Outcome: Sendable {
-    public var state: RunState
-    public var ranNow: [String]
+    public var seconds: [String: Double] = [:]
+    public var skipped: [String] = []
+    public var backupDirectory: String?
+    public var configFiles: [String] = []
+    public var warnings: [String] = []
     public var verify: VerifySummary?
   }
 
-  /// - Returns: the state after every step finished.
+  /// - Returns: what each step did.
   /// - Throws: the failing step's `CleaveError`; verify's differences as `verificationFailed` (CLV4001).
   public func run() async throws -> Outcome {
-    let statePath = RunState.path(forPlan: planPath)
-    var state = try RunState.load(statePath)
-    let split = Split(planPath: planPath, environment: environment, secretsPath: secretsPath)
-    let plan = try await split.resolvedPlan()
-    let folder = URL(fileURLWithPath: planPath).deletingLastPathComponent().path + "/.cleave"
-    var ranNow: [String] = []
-    var verified: VerifySummary?
+    let plan = try await PlanLoader.resolve(path: planPath, environment: environment)
+    var outcome = Outcome()
     let clock = ContinuousClock()
-    for step in Self.steps {
-      if let done = state.steps[step], try await stillGood(step, done) {
-        announce(step, true)
-        continue
+    func step(_ name: String, done: Bool, _ body: () async throws -> Void) async throws {
+      announce(name, done)
+      if done {
+        outcome.skipped.append(name)
+        return
       }
-      announce(step, false)
       let start = clock.now
-      var detail: String?
-      switch step {
-      case "backup":
-        let directory = folder + "/backups/run"
-        _ = try await BackupMaker(plan: plan, directory: directory, all: false).run()
-        detail = directory
-      case "provision":
-        _ = try await split.provision()
-      case "copy":
-        _ = try await split.copy(
-          jobs: jobs, workDirectory: NSTemporaryDirectory(), splitBytes: 256 << 20,
-          reporter: ProgressReporter(quiet: true))
-      case "verify":
-        let summary = try await Verifier(planPath: planPath, environment: environment).run()
-        verified = summary
-        guard summary.passed else {
-          throw CleaveError(
-            .verificationFailed, "verify found differences; the split is not finished",
-            hint: "run `cleave verify -f \(planPath)` for the report, fix the cause, then `cleave run` again")
-        }
-      default:
-        let connections = try ServiceConnections.resolve(
-          plan: plan.file, secretsPath: secretsPath, inlineSecrets: false)
-        for file in ConfigWriter(connections: connections).files(configFormat) {
-          let path = configDirectory + "/" + file.path
-          try FileManager.default.createDirectory(
-            atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
-          try file.content.write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        detail = configDirectory
-      }
+      try await body()
       let elapsed = clock.now - start
-      state.steps[step] = RunState.Step(
-        finishedAt: ISO8601DateFormatter().string(from: Date()),
-        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, detail: detail)
-      try state.save(statePath)
-      ranNow.append(step)
+      outcome.seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
-    return Outcome(state: state, ranNow: ranNow, verify: verified)
+
+    let backup = await RunBackup.current(for: plan)
+    outcome.backupDirectory = backup
+    try await step("backup", done: backup != nil) { outcome.backupDirectory = try await RunBackup.make(for: plan) }
+
+    var provisioned: [ProvisionedService] = []
+    try await step("provision", done: false) {
+      provisioned = try await Provisioner(plan: plan, secretsPath: secretsPath).provisionAll()
+    }
+
+    var recorded = await Self.outcomes(plan)
+    let copied = plan.services.allSatisfy { recorded[$0.name]?["copy"]?.key == $0.outcomeKey(plan.identity) }
+    try await step("copy", done: copied) {
+      _ = try await Copier(
+        plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: NSTemporaryDirectory(),
+        reporter: ProgressReporter(quiet: true)
+      ).run()
+      recorded = await Self.outcomes(plan)
+    }
+
+    let verified = plan.services.allSatisfy { service in
+      guard let verify = recorded[service.name]?["verify"], let copy = recorded[service.name]?["copy"] else {
+        return false
+      }
+      return verify.passed && verify.key == service.outcomeKey(plan.identity) && verify.finishedAt >= copy.finishedAt
+    }
+    try await step("verify", done: verified) {
+      let summary = try await Verifier(plan: plan).run()
+      outcome.verify = summary
+      guard summary.passed else {
+        throw CleaveError(
+          .verificationFailed, "verify found differences; the split is not finished",
+          hint: "run `cleave verify -f \(planPath)` for the report, fix the cause, then `cleave run` again")
+      }
+    }
+
+    let configKey = ConfigRecord.key(plan.identity, directory: configDirectory, format: configFormat)
+    let configured = plan.services.allSatisfy { recorded[$0.name]?["config"]?.key == configKey }
+    try await step("config", done: configured) {
+      let rendered = try await ConfigOutput(plan: plan.file, secretsPath: secretsPath, inlineSecrets: false)
+        .render(configFormat)
+      outcome.warnings += rendered.warnings
+      outcome.configFiles = try ConfigOutput.write(rendered.files, to: configDirectory)
+      let missed = await ConfigRecord.record(plan: plan, directory: configDirectory, format: configFormat)
+      if !missed.isEmpty {
+        throw CleaveError(
+          .fileWriteFailed, "the settings are written, but could not be recorded for " + missed.joined(separator: ", "),
+          hint: "check that their databases can be reached, then run `cleave run` again")
+      }
+    }
+    return outcome
   }
 
-  /// Whether a recorded step can be trusted as it is: a backup only if its files still match its manifest.
-  private func stillGood(_ step: String, _ record: RunState.Step) async throws -> Bool {
-    guard step == "backup" else { return true }
-    guard let directory = record.detail else { return false }
-    do { _ = try await BackupCheck.run(directory: directory) } catch { return false }
-    return true
+  /// Every service's recorded outcomes, by service name and step.
+  static func outcomes(_ plan: SplitPlan) async -> [String: [String: OutcomeStore.Outcome]] {
+    var result: [String: [String: OutcomeStore.Outcome]] = [:]
+    for service in plan.services { result[service.name] = await OutcomeStore.read(service) }
+    return result
   }
 }

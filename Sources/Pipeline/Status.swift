@@ -1,3 +1,4 @@
+import Backup
 import CleaveCore
 import Foundation
 import Freeze
@@ -5,19 +6,26 @@ import Plan
 import PostgresDriver
 import Provision
 
-/// `cleave status`: per service, what has been done (provisioned, copied, verified, frozen, configured), when,
-/// and what is next, read from the targets and the source themselves and from `RunState`.
+/// `cleave status`: per service the plan names now, what has been done (provisioned, copied, verified, frozen,
+/// configured), when, and what is next, read from the targets and the source themselves.
+///
+/// Copied, verified and configured are the outcomes recorded in each service's database (`OutcomeStore`) under
+/// the plan's current key: an outcome reached for another shape of the plan or another source does not count,
+/// and a verify that failed says so.
 public struct Status: Sendable, Codable {
   /// One service's state.
   public struct Service: Sendable, Codable {
     public var name: String
     public var database: String
-    /// Whether the service database (or its schema in a shared one) exists with Cleave's mark.
+    /// Whether the service database (or its schema in a shared one) exists with this plan's mark.
     public var provisioned: Bool
-    /// Finished copy steps recorded in the service database's `_cleave.progress`, and when the last one finished.
+    /// Finished copy steps recorded in the service database's `_cleave.progress`.
     public var copySteps: Int
     public var copiedAt: String?
     public var verifiedAt: String?
+    /// When the last verify under the current plan found differences, and its account of them.
+    public var verifyFailedAt: String?
+    public var verifyDetail: String?
     /// Frozen source tables, since when, and how many rows they took since (0 when the freeze holds).
     public var frozenTables: Int
     public var frozenAt: String?
@@ -34,58 +42,64 @@ public struct Status: Sendable, Codable {
   ///
   /// - Throws: `CleaveError` when the source cannot be read (targets that cannot be reached count as not
   ///   provisioned).
-  public static func read(plan: SplitPlan, planPath: String) async throws -> Status {
-    let state = try RunState.load(RunState.path(forPlan: planPath))
+  public static func read(plan: SplitPlan) async throws -> Status {
+    let backup = await RunBackup.current(for: plan)
+    let backupAt = backup.flatMap { try? BackupMaker.manifest(in: $0).createdAt }
     let frozen = try await Freezer(plan: plan).records()
     var services: [Service] = []
     for service in plan.services {
       var entry = Service(
         name: service.name, database: service.database, provisioned: false, copySteps: 0, copiedAt: nil,
-        verifiedAt: state.steps["verify"]?.finishedAt, frozenTables: 0, frozenAt: nil, writesSinceFreeze: 0,
-        configuredAt: state.steps["config"]?.finishedAt, next: "")
-      let server = ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
-      if let admin = try? await SerialConnection.connect(server) {
+        verifiedAt: nil, frozenTables: 0, frozenAt: nil, writesSinceFreeze: 0, configuredAt: nil, next: "")
+      if let admin = try? await SerialConnection.connect(service.server) {
         let comment = try? await admin.query(
           "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", [service.database]
         ).scalar
         entry.provisioned =
           comment == Provenance.mark(service: service.name, identity: plan.identity)
-          || comment == Provenance.sharedDatabaseMark(identity: plan.identity)
+          || (service.schema != nil && comment == Provenance.sharedDatabaseMark(identity: plan.identity))
         await admin.close()
       }
-      if entry.provisioned, let inside = try? await SerialConnection.connect(server.withDatabase(service.database)) {
-        if let row = try? await inside.query(
-          """
-          SELECT count(*) AS steps, to_char(max(finished_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at
-          FROM _cleave.progress
-          """
-        ).namedRows.first {
-          entry.copySteps = row.int("steps")
-          entry.copiedAt = state.steps["copy"] != nil ? row["at"] : nil
+      if entry.provisioned {
+        let outcomes = await OutcomeStore.read(service)
+        let key = service.outcomeKey(plan.identity)
+        if let copy = outcomes["copy"], copy.key == key {
+          entry.copiedAt = copy.finishedAt
+          if let verify = outcomes["verify"], verify.key == key, verify.finishedAt >= copy.finishedAt {
+            if verify.passed { entry.verifiedAt = verify.finishedAt } else { entry.verifyFailedAt = verify.finishedAt }
+            entry.verifyDetail = verify.detail
+          }
         }
-        await inside.close()
+        if let config = outcomes["config"], config.key.hasPrefix(plan.identity.description + "\n") {
+          entry.configuredAt = config.finishedAt
+        }
+        if let inside = try? await SerialConnection.connect(service.server.withDatabase(service.database)) {
+          if let steps = try? await inside.query("SELECT count(*) FROM _cleave.progress").scalar {
+            entry.copySteps = Int(steps) ?? 0
+          }
+          await inside.close()
+        }
       }
       let mine = frozen.filter { $0.service == service.name }
       entry.frozenTables = mine.count
       entry.frozenAt = mine.map(\.frozenAt).min()
       entry.writesSinceFreeze = mine.reduce(0) { $0 + $1.writesNow - $1.writesAtFreeze }
       entry.next =
-        state.steps["backup"] == nil
-        ? "backup (cleave backup, or cleave run)"
-        : !entry.provisioned
-          ? "provision (cleave provision, or cleave run)"
-          : entry.copiedAt == nil
-            ? "copy (cleave copy, or cleave run)"
+        !entry.provisioned
+        ? "provision (cleave provision, or cleave run)"
+        : entry.copiedAt == nil
+          ? "copy (cleave copy, or cleave run)"
+          : entry.verifyFailedAt != nil
+            ? "fix what verify found (\(entry.verifyDetail ?? "differences")), then verify again (cleave verify)"
             : entry.verifiedAt == nil
               ? "verify (cleave verify, or cleave run)"
               : entry.configuredAt == nil
-                ? "config (cleave config, or cleave run)"
+                ? "config (cleave config --out DIR, or cleave run)"
                 : entry.frozenTables == 0
                   ? "freeze the source tables (cleave freeze), then point the service at its database"
                   : "point the service at its database (its settings are written); cleave rollback undoes the split"
       services.append(entry)
     }
-    return Status(
-      backupAt: state.steps["backup"]?.finishedAt, backupDirectory: state.steps["backup"]?.detail, services: services)
+    return Status(backupAt: backupAt, backupDirectory: backup, services: services)
   }
 }

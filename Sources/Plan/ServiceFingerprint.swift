@@ -79,3 +79,32 @@ public struct ServiceFingerprint: Sendable, Equatable {
     return changes
   }
 }
+
+extension ServicePlan {
+  /// The key of an outcome Cleave records for this service (copied, verified).
+  ///
+  /// It names the plan and source, and every table the service owns with its transform, filters included. An
+  /// outcome recorded under another key is stale: the plan, the source or the service's tables changed since.
+  public func outcomeKey(_ identity: PlanIdentity) -> String {
+    var lines = ["\(identity)", "database \(database)" + (schema.map { " schema \($0)" } ?? "")]
+    lines += tables.map { "table \($0)" }
+    for (table, transform) in transforms.sorted(by: { $0.key < $1.key }) {
+      if let filter = transform.rowFilter?.value { lines.append("\(table) where \(filter)") }
+      if let rename = transform.renameTo?.value { lines.append("\(table) rename to \(rename)") }
+      for change in transform.columns {
+        switch change.action {
+        case .drop: lines.append("\(table).\(change.column.value) drop")
+        case .rename(let to): lines.append("\(table).\(change.column.value) rename to \(to)")
+        case .add(let expression, let type):
+          lines.append("\(table).\(change.column.value) add \(type) as \(expression)")
+        case .rekey(let rekey):
+          lines.append(
+            "\(table).\(change.column.value) rekey via \(rekey.via.value).\(rekey.match.value) take "
+              + "\(rekey.take.value) on missing \(rekey.onMissing.rawValue)"
+              + (rekey.renameTo.map { " as \($0)" } ?? ""))
+        }
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+}

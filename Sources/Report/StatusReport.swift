@@ -14,7 +14,10 @@ public struct StatusReport: Sendable {
       lines.append("service \(service.name) (database \(service.database))")
       lines.append("  provisioned  " + (service.provisioned ? "yes" : "no"))
       lines.append("  copied       " + (service.copiedAt.map { "\($0) (\(service.copySteps) steps)" } ?? "no"))
-      lines.append("  verified     " + (service.verifiedAt ?? "no"))
+      lines.append(
+        "  verified     "
+          + (service.verifiedAt.map { "\($0) (\(service.verifyDetail ?? "clean"))" }
+            ?? service.verifyFailedAt.map { "FAILED at \($0): \(service.verifyDetail ?? "differences")" } ?? "no"))
       lines.append(
         "  frozen       "
           + (service.frozenAt.map {

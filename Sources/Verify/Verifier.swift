@@ -4,6 +4,7 @@ import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import Provision
 
 /// Runs `cleave verify`: for every table of every service, the plan's projection of the source (filters and
 /// transforms applied) against the service database, by row count and content checksum, then locates the rows
@@ -13,32 +14,23 @@ import PostgresDriver
 /// database in one too. Both sides pin the settings that change a value's text, so equal values give equal
 /// checksums.
 public struct Verifier: Sendable {
-  public var planPath: String
-  public var environment: [String: String]
+  /// The resolved plan, loaded once by the command.
+  public var plan: SplitPlan
   /// A snapshot held open by `cleave snapshot`, the one the copy used: verify reads the source as of that instant.
   public var snapshot: String?
-  /// A plan already read; nil reads `planPath`.
-  public var file: PlanFile?
+  /// Whether each service's result is recorded in its database (`OutcomeStore`), for `status` and `run`.
+  public var records = true
 
-  public init(planPath: String, environment: [String: String], snapshot: String? = nil) {
-    self.planPath = planPath
-    self.environment = environment
+  public init(plan: SplitPlan, snapshot: String? = nil) {
+    self.plan = plan
     self.snapshot = snapshot
   }
 
-  /// A verify of a plan already read.
-  public init(file: PlanFile) {
-    self.init(planPath: file.path, environment: [:])
-    self.file = file
-  }
-
   /// - Returns: the result per table, per schema object and per soft reference.
-  /// - Throws: `CleaveError` when the plan is invalid or a server cannot be read.
+  /// - Throws: `CleaveError` when a server cannot be read.
   public func run() async throws -> VerifySummary {
-    var split = Split(planPath: planPath, environment: environment, secretsPath: "")
-    split.file = file
-    let plan = try await split.resolvedPlan()
-    let sourceInfo = ConnInfo(plan.file.source.url)
+    let plan = self.plan
+    let sourceInfo = plan.source
     let source: SerialConnection
     do { source = try await SerialConnection.connect(sourceInfo, readOnly: true) } catch {
       throw CleaveError(connecting: error, role: "source")
@@ -81,6 +73,14 @@ public struct Verifier: Sendable {
       summary.source.writesWhileVerifying = after - before
     }
     summary.references = try await checkSoftReferences(plan: plan, catalog: catalog)
+    if records {
+      for service in plan.services {
+        let result = summary.result(of: service.name)
+        try await OutcomeStore.record(
+          "verify", service: service, passed: result.passed, detail: result.detail,
+          key: service.outcomeKey(plan.identity))
+      }
+    }
     return summary
   }
 
@@ -167,8 +167,7 @@ public struct Verifier: Sendable {
   }
 
   private func connect(_ plan: SplitPlan, _ service: ServicePlan) async throws -> SerialConnection {
-    let server = ConnInfo(plan.file.target(service.target)?.endpoint.url ?? "")
-    do { return try await SerialConnection.connect(server.withDatabase(service.database)) } catch {
+    do { return try await SerialConnection.connect(service.server.withDatabase(service.database)) } catch {
       throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
     }
   }

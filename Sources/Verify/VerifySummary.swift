@@ -20,6 +20,19 @@ public struct VerifySummary: Sendable, Codable {
     tables.allSatisfy { $0.status == .match } && schema.isEmpty && references.allSatisfy { $0.orphans == 0 }
   }
 
+  /// One service's part: whether its tables, its schema and the soft references from its tables all hold, and a
+  /// one-line account (`12 tables match` or `2 of 12 tables differ, 1 schema difference`).
+  public func result(of service: String) -> (passed: Bool, detail: String) {
+    let mine = tables.filter { $0.service == service }
+    let differing = mine.filter { $0.status != .match }.count
+    let schema = self.schema.filter { $0.service == service }.count
+    let orphans = references.filter { $0.fromService == service }.reduce(0) { $0 + $1.orphans }
+    var parts = [differing == 0 ? "\(mine.count) tables match" : "\(differing) of \(mine.count) tables differ"]
+    if schema > 0 { parts.append("\(schema) schema difference\(schema == 1 ? "" : "s")") }
+    if orphans > 0 { parts.append("\(orphans) orphaned soft reference\(orphans == 1 ? "" : "s")") }
+    return (differing == 0 && schema == 0 && orphans == 0, parts.joined(separator: ", "))
+  }
+
   /// How the source was read: in the copy's snapshot, or live (and then how many writes it took meanwhile).
   public struct SourceState: Sendable, Codable {
     /// The snapshot verify read the source in, when it was given one (`--snapshot`).

@@ -46,12 +46,12 @@ import Foundation
       say("cleave init (what Cleave would propose on its own, from foreign keys and recorded queries)")
       try await CleaveCommand.runForDemo(["init", shop.flattened])
       let secrets = sandbox.directory + "/cleave-secrets.env"
-      // `cleave run` keeps its state in .cleave/ next to the plan: the plan goes into the sandbox's folder.
+      // `cleave run` keeps its backup in .cleave/ next to the plan: the plan goes into the sandbox's folder.
       let runPlan = sandbox.directory + "/cleave.yml"
       try FileManager.default.copyItem(atPath: plan, toPath: runPlan)
       say("cleave run -f cleave.yml (backup, provision, copy, verify, config; resumable)")
       try await CleaveCommand.runForDemo(["run", "-f", runPlan, "--secrets", secrets])
-      say("Running it again: every step is recorded as done, so nothing moves")
+      say("Running it again: every step is recorded as done in the service databases, so nothing moves")
       try await CleaveCommand.runForDemo(["run", "-f", runPlan, "--secrets", secrets])
       let page = NSTemporaryDirectory() + "cleave-demo-verify.html"
       say("cleave verify -f cleave.yml --html \(page)")

@@ -45,17 +45,13 @@ import Testing
     defer { folder.remove() }
     var plans: [String: String] = [:]
     for (name, source) in [("staging", staging), ("prod", prod)] {
-      let path = folder.path + "/\(name).yml"
-      try """
-      source: \(source.flattened)
-      targets:
-        main: \(sandbox.connInfo().rawValue)
-      services:
-        users:
-          database: users_\(name)_\(folder.suffix)
-          tables: [public.users]
-      """.write(toFile: path, atomically: true, encoding: .utf8)
-      plans[name] = path
+      plans[name] = try folder.writePlan(
+        source: source.flattened, target: sandbox.connInfo().rawValue,
+        services: """
+          users:
+            database: users_\(name)_\(folder.suffix)
+            tables: [public.users]
+          """, name: name)
     }
     for name in ["staging", "prod"] {
       let copy = try await CLIRunner.run(

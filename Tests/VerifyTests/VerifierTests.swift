@@ -2,6 +2,7 @@ import Catalog
 import CleaveTestSupport
 import Copy
 import Foundation
+import Plan
 import PostgresDriver
 import Testing
 import Verify
@@ -41,7 +42,7 @@ import Verify
     _ = try await Split(planPath: plan, environment: environment, secretsPath: folder + "/secrets.env").copy(
       jobs: 2, workDirectory: folder + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
 
-    let verifier = Verifier(planPath: plan, environment: environment)
+    let verifier = Verifier(plan: try await PlanLoader.resolve(path: plan, environment: environment))
     let clean = try await verifier.run()
     #expect(clean.passed, "\(clean.tables.filter { $0.status != .match })")
     // rental, the 7 payment partitions (the partitioned parent holds no rows of its own), film, language, inventory.
@@ -98,14 +99,14 @@ import Verify
         """)
     _ = try await Split(planPath: plan, environment: [:], secretsPath: temporary.path + "/secrets.env").copy(
       jobs: 2, workDirectory: temporary.path + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
-    let summary = try await Verifier(planPath: plan, environment: [:]).run()
+    let summary = try await Verifier(plan: try await PlanLoader.resolve(path: plan, environment: [:])).run()
     #expect(summary.passed, "\(summary.tables.filter { $0.status != .match }) \(summary.schema)")
     #expect(summary.tables.map(\.target.schema).sorted().first == "films")
     #expect(summary.references.contains { $0.constraint == "city_country_id_fkey" } == false, "same service")
 
     let shared = try await SerialConnection.connect(sandbox.connInfo(database: "shop_\(suffix)"))
     try await shared.execute("UPDATE places.city SET city = city || '!' WHERE city_id = 3")
-    let changed = try await Verifier(planPath: plan, environment: [:]).run()
+    let changed = try await Verifier(plan: try await PlanLoader.resolve(path: plan, environment: [:])).run()
     let city = try #require(changed.tables.first { $0.target == QualifiedName("places", "city") })
     // pagila's trigger stamps last_update on every update: both columns changed.
     #expect(city.differences?.examples.first?.columns.map(\.column) == ["city", "last_update"])

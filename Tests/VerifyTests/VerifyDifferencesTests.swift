@@ -1,6 +1,7 @@
 import CleaveTestSupport
 import Copy
 import Foundation
+import Plan
 import PostgresDriver
 import Testing
 import Verify
@@ -45,7 +46,7 @@ import Verify
     let environment = ["SRC": source.flattened, "DST": sandbox.connInfo().rawValue]
     _ = try await Split(planPath: plan, environment: environment, secretsPath: temporary.path + "/secrets.env").copy(
       jobs: 2, workDirectory: temporary.path + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
-    let verifier = Verifier(planPath: plan, environment: environment)
+    let verifier = Verifier(plan: try await PlanLoader.resolve(path: plan, environment: environment))
     let clean = try await verifier.run()
     #expect(clean.passed, "\(clean.tables.filter { $0.status != .match }) \(clean.schema)")
     #expect(clean.source.writesWhileVerifying == 0)

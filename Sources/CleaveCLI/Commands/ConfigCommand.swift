@@ -3,6 +3,7 @@ import CleaveCore
 import Config
 import Foundation
 import Plan
+import Provision
 
 extension ConfigFormat: ExpressibleByArgument {}
 
@@ -31,8 +32,14 @@ struct ConfigCommand: AsyncParsableCommand {
   @Flag(help: "Write the login roles' passwords into the files (mode 0600; needs --out).")
   var inlineSecrets = false
 
-  @Option(help: "The secrets file provision wrote (read with --inline-secrets).")
-  var secrets: String = "cleave-secrets.env"
+  @Option(
+    help:
+      "The secrets file provision wrote, read with --inline-secrets (default: next to the plan, cleave.yml: cleave.secrets.env)"
+  )
+  var secrets: String?
+
+  /// `--secrets`, or the default next to the plan.
+  var secretsPath: String { secrets ?? SecretsLocation.defaultPath(forPlan: file) }
 
   func validate() throws {
     if inlineSecrets && out == nil {
@@ -43,16 +50,10 @@ struct ConfigCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let plan = try PlanDecoder.load(path: file, environment: ProcessInfo.processInfo.environment)
-      let connections = try ServiceConnections.resolve(
-        plan: plan, secretsPath: secrets, inlineSecrets: inlineSecrets)
-      let budget = await ConnectionBudget.check(
-        connections, targets: plan.targets.map { ($0.name, $0.endpoint.url) })
-      for line in budget.lines { if let warning = line.warning { Self.warn(warning) } }
-      for (target, reason) in budget.unreachable {
-        Self.warn("target \"\(target)\" could not be reached, so its connection budget was not checked: \(reason)")
-      }
-      let majors = Dictionary(uniqueKeysWithValues: budget.lines.map { ($0.target, $0.majorVersion) })
-      let files = ConfigWriter(connections: connections, serverMajors: majors).files(format)
+      let rendered = try await ConfigOutput(plan: plan, secretsPath: secretsPath, inlineSecrets: inlineSecrets)
+        .render(format)
+      for warning in rendered.warnings { Self.warn(warning) }
+      let files = rendered.files
       guard let out else {
         print(
           files.count == 1
@@ -60,24 +61,11 @@ struct ConfigCommand: AsyncParsableCommand {
             : files.map { "# ==> \($0.path) <==\n\($0.content)" }.joined(separator: "\n"), terminator: "")
         return
       }
-      for file in files {
-        let path = out + "/" + file.path
-        try ConfigFileWriter.write(file.content, to: path, secret: file.secret)
-        print(path + (file.secret ? " (mode 0600: holds passwords)" : ""))
-      }
+      let paths = try ConfigOutput.write(files, to: out)
+      for (file, path) in zip(files, paths) { print(path + (file.secret ? " (mode 0600: holds passwords)" : "")) }
+      await ConfigRecord.record(planFile: plan, directory: out, format: format)
     }
   }
 
   static func warn(_ text: String) { FileHandle.standardError.write(Data("warning: \(text)\n".utf8)) }
-}
-
-/// Writes one configuration file, with mode 0600 from its creation when it holds a password.
-enum ConfigFileWriter {
-  static func write(_ text: String, to path: String, secret: Bool) throws(CleaveError) {
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-      throw CleaveError(.fileWriteFailed, "cannot create \(folder): \(error.localizedDescription)")
-    }
-    try PrivateFile.write(text, to: path, mode: secret ? 0o600 : 0o644, what: "the configuration file")
-  }
 }

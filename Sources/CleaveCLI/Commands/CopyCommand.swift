@@ -35,11 +35,12 @@ struct CopyCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let splitter = Split(
-        planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secrets)
+        planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secretsPath)
       let summary = try await splitter.copy(
         jobs: split.jobs, workDirectory: workDir ?? NSTemporaryDirectory(), splitBytes: Int64(splitMB) << 20,
         reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy))
       print(CopyReport(summary).rendered(as: global.format))
+      SecretsWarning.check(split.secretsPath)
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Copy
 import Foundation
+import Provision
 import Report
 
 /// `cleave provision -f cleave.yml`: each service's database and roles, with least privilege.
@@ -13,16 +14,23 @@ struct ProvisionCommand: AsyncParsableCommand {
   @Option(name: .shortAndLong, help: "The plan file.")
   var file: String = "cleave.yml"
 
-  @Option(help: "Where generated passwords are written (mode 0600), and read back on later runs.")
-  var secrets: String = "cleave-secrets.env"
+  @Option(
+    help:
+      "Where generated passwords are written (mode 0600), and read back on later runs (default: next to the plan, cleave.yml: cleave.secrets.env)"
+  )
+  var secrets: String?
+
+  /// `--secrets`, or the default next to the plan.
+  var secretsPath: String { secrets ?? SecretsLocation.defaultPath(forPlan: file) }
 
   @OptionGroup var global: GlobalOptions
 
   func run() async throws {
     try await reportingErrors {
-      let split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secrets)
+      let split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secretsPath)
       let services = try await split.provision()
-      print(ProvisionReport(services, secretsPath: secrets).text)
+      print(ProvisionReport(services, secretsPath: secretsPath).text)
+      SecretsWarning.check(secretsPath)
     }
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CleaveCore
 import Copy
 import Foundation
+import Provision
 import Rollback
 
 /// `cleave rollback -f cleave.yml [--service S] [--yes]`: removes what Cleave created, lifts the freeze.
@@ -22,8 +23,11 @@ struct RollbackCommand: AsyncParsableCommand {
   @Option(help: "Roll back only this service (repeatable).")
   var service: [String] = []
 
-  @Option(help: "The secrets file provision wrote.")
-  var secrets: String = "cleave-secrets.env"
+  @Option(help: "The secrets file provision wrote (default: next to the plan, cleave.yml: cleave.secrets.env)")
+  var secrets: String?
+
+  /// `--secrets`, or the default next to the plan.
+  var secretsPath: String { secrets ?? SecretsLocation.defaultPath(forPlan: file) }
 
   @Flag(help: "Do it without asking.")
   var yes = false
@@ -32,7 +36,7 @@ struct RollbackCommand: AsyncParsableCommand {
     try await reportingErrors {
       let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
         .resolvedPlan()
-      let rollback = Rollback(plan: plan, services: service, secretsPath: secrets)
+      let rollback = Rollback(plan: plan, services: service, secretsPath: secretsPath)
       let steps = try await rollback.plan()
       print("rollback will:")
       for action in steps.actions { print("  " + action.description) }

@@ -3,6 +3,7 @@ import Config
 import Copy
 import Foundation
 import Pipeline
+import Plan
 import Report
 
 /// `cleave run -f cleave.yml`: the whole migration, resumable.
@@ -11,9 +12,10 @@ struct RunCommand: AsyncParsableCommand {
     commandName: "run",
     abstract: "Backup, provision, copy, verify and config, in that order; run again to continue after a stop.",
     discussion: """
-      Each finished step is recorded in .cleave/state.json next to the plan and skipped by the next run (a backup
-      only once its files check out against its manifest). The first failure stops the run with its own error
-      and exit status. See docs/safety.md.
+      What is done is read from where the work happened, for every service the plan names now: the backup from
+      .cleave/<plan>/backup (checked against its manifest, made for this plan and source), copied, verified and
+      configured from each service's own database. A step is skipped only when every service has it under the
+      plan as it is now. The first failure stops the run with its own error and exit status. See docs/safety.md.
       """)
 
   @OptionGroup var split: SplitOptions
@@ -47,7 +49,7 @@ struct RunCommand: AsyncParsableCommand {
       let directory =
         configDir ?? (URL(fileURLWithPath: split.file).deletingLastPathComponent().path + "/.cleave/config")
       let outcome = try await Runner(
-        planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secrets,
+        planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secretsPath,
         jobs: split.jobs,
         configDirectory: directory, configFormat: configFormat,
         announce: { step, skipped in
@@ -55,13 +57,15 @@ struct RunCommand: AsyncParsableCommand {
           FileHandle.standardOutput.write(Data((skipped ? "\(step): done before, skipped\n" : "\(step) ...\n").utf8))
         }
       ).run()
+      for warning in outcome.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
       for step in Runner.steps {
-        guard let record = outcome.state.steps[step] else { continue }
-        print(
-          Formatting.pad(step, 10) + String(format: "%8.1f s", record.seconds) + "  " + record.finishedAt
-            + (record.detail.map { "  \($0)" } ?? ""))
+        let detail =
+          step == "backup" ? outcome.backupDirectory : step == "config" ? directory : nil
+        let time = outcome.seconds[step].map { String(format: "%8.1f s", $0) } ?? "    done before"
+        print(Formatting.pad(step, 10) + time + (detail.map { "  \($0)" } ?? ""))
       }
       print("the split is made and verified; `cleave status -f \(split.file)` shows what is next")
+      SecretsWarning.check(split.secretsPath)
     }
   }
 }
@@ -78,9 +82,8 @@ struct StatusCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
-        .resolvedPlan()
-      let status = try await Status.read(plan: plan, planPath: file)
+      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
+      let status = try await Status.read(plan: plan)
       print(StatusReport(status).rendered(as: global.format))
     }
   }

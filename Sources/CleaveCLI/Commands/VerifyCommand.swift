@@ -1,6 +1,7 @@
 import ArgumentParser
 import CleaveCore
 import Foundation
+import Plan
 import Report
 import Verify
 
@@ -24,9 +25,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let summary = try await Verifier(
-        planPath: file, environment: ProcessInfo.processInfo.environment, snapshot: snapshot
-      ).run()
+      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
+      let summary = try await Verifier(plan: plan, snapshot: snapshot).run()
       if let html {
         do {
           try VerifyHTMLReport(summary).page().write(toFile: html, atomically: true, encoding: .utf8)

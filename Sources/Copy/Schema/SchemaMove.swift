@@ -30,6 +30,9 @@ struct SchemaMove {
       return
     }
     try await connection.query("DELETE FROM _cleave.progress WHERE step = $1", ["moved \(service.name)"])
+    if try await connection.query("SELECT to_regclass('_cleave.outcome') IS NOT NULL").scalar == "t" {
+      try await connection.query("DELETE FROM _cleave.outcome WHERE service = $1", [service.name])
+    }
   }
 
   /// When an earlier run already moved `service` into its schema: what is there now (rows counted in the shared

@@ -1,0 +1,60 @@
+import CleaveCore
+import CleaveTestSupport
+import Foundation
+import PostgresDriver
+import Testing
+
+/// The secrets file goes next to the plan by default, with mode 0600, a warning when git would pick it up, and it
+/// is never overwritten when Cleave did not write it for this plan (issue 11, failure 8).
+@Suite(.postgres, .tags(.integration)) struct SecretsDefaultTests {
+  /// A source with one table, and a plan in a folder of its own moving it to service `things`.
+  func thingsPlan(_ name: String) async throws -> (plan: String, folder: TemporaryFolder) {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase(name + "_src")
+    try await SerialConnection.connect(source).execute("CREATE TABLE things (id int PRIMARY KEY)")
+    let folder = try TemporaryFolder(name)
+    let plan = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        things:
+          database: things_\(folder.suffix)
+          tables: [things]
+        """)
+    return (plan, folder)
+  }
+
+  @Test func secretsGoNextToThePlanNeverIntoTheWorkingFolder() async throws {
+    let (plan, folder) = try await thingsPlan("secrets")
+    defer { folder.remove() }
+    // The plan's folder is a git work tree that does not ignore the file yet.
+    let git = try await ToolRunner.run("git", ["init", "-q", folder.path])
+    try #require(git.succeeded, "git init: \(git.standardError)")
+    let workingFolder = FileManager.default.currentDirectoryPath
+    let before = Set(try FileManager.default.contentsOfDirectory(atPath: workingFolder))
+
+    let provision = try await CLIRunner.run(["provision", "-f", plan])
+    #expect(provision.status == 0, "\(provision.stderr)")
+    let secrets = folder.path + "/cleave.secrets.env"
+    let attributes = try FileManager.default.attributesOfItem(atPath: secrets)
+    #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    #expect(try String(contentsOfFile: secrets, encoding: .utf8).contains("THINGS_\(folder.suffix.uppercased())_APP"))
+    #expect(Set(try FileManager.default.contentsOfDirectory(atPath: workingFolder)) == before)
+    #expect(provision.stderr.contains("warning: the secrets file \(secrets) is inside a git work tree"))
+
+    try "*.secrets.env\n".write(toFile: folder.path + "/.gitignore", atomically: true, encoding: .utf8)
+    let again = try await CLIRunner.run(["provision", "-f", plan])
+    #expect(again.status == 0 && !again.stderr.contains("warning"), "\(again.stderr)")
+  }
+
+  @Test func aFileCleaveDidNotWriteIsNeverOverwritten() async throws {
+    let (plan, folder) = try await thingsPlan("foreign")
+    defer { folder.remove() }
+    let foreign = folder.path + "/team.env"
+    try "API_TOKEN=keep-me\n".write(toFile: foreign, atomically: true, encoding: .utf8)
+    chmod(foreign, 0o600)
+    let provision = try await CLIRunner.run(["provision", "-f", plan, "--secrets", foreign])
+    #expect(provision.status != 0)
+    #expect(provision.stderr.contains("Cleave did not write it"), "\(provision.stderr)")
+    #expect(try String(contentsOfFile: foreign, encoding: .utf8) == "API_TOKEN=keep-me\n")
+  }
+}

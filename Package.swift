@@ -32,22 +32,27 @@ let package = Package(
       name: "Plan",
       dependencies: ["Catalog", "SQLParser", .product(name: "Yams", package: "Yams")],
       swiftSettings: settings),
-    .target(name: "Provision", dependencies: ["Plan"], swiftSettings: settings),
+    // PostgreSQL's own programs (pg_dump, pg_restore), exported snapshots and pinned session settings, which
+    // copy, verify, backup and migrate all use.
     .target(
-      name: "Copy",
-      dependencies: ["Provision", .product(name: "Subprocess", package: "swift-subprocess")],
+      name: "PostgresTools",
+      dependencies: ["PostgresDriver", .product(name: "Subprocess", package: "swift-subprocess")],
       swiftSettings: settings),
-    .target(name: "Verify", dependencies: ["Copy"], swiftSettings: settings),
+    .target(name: "Provision", dependencies: ["Plan"], swiftSettings: settings),
+    .target(name: "Copy", dependencies: ["Provision", "PostgresTools"], swiftSettings: settings),
+    .target(name: "Verify", dependencies: ["Provision", "PostgresTools"], swiftSettings: settings),
     .target(name: "Config", dependencies: ["Provision"], swiftSettings: settings),
     .target(name: "Freeze", dependencies: ["Plan"], swiftSettings: settings),
     .target(
-      name: "Migrate", dependencies: ["Verify", "SQLParser", .product(name: "Crypto", package: "swift-crypto")],
+      name: "Migrate",
+      dependencies: ["Verify", "PostgresTools", "SQLParser", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: settings),
     .target(name: "Rollback", dependencies: ["Freeze", "Provision"], swiftSettings: settings),
     .target(
-      name: "Pipeline", dependencies: ["Backup", "Config", "Verify", "Freeze", "Rollback"], swiftSettings: settings),
+      name: "Pipeline", dependencies: ["Backup", "Config", "Copy", "Verify", "Freeze", "Rollback"],
+      swiftSettings: settings),
     .target(
-      name: "Backup", dependencies: ["Copy", .product(name: "Crypto", package: "swift-crypto")],
+      name: "Backup", dependencies: ["Plan", "PostgresTools", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: settings),
     .target(
       name: "Report", dependencies: ["Plan", "Provision", "Copy", "Verify", "Backup", "Freeze", "Pipeline", "Migrate"],
@@ -55,7 +60,7 @@ let package = Package(
     .target(
       name: "CleaveCLI",
       dependencies: [
-        "Report", "Config", "Backup", "Freeze", "Rollback", "Pipeline",
+        "Report", "Copy", "Config", "Backup", "Freeze", "Rollback", "Pipeline",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: settings),
@@ -74,12 +79,13 @@ let package = Package(
     .testTarget(name: "PlanTests", dependencies: ["Plan", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CopyTests", dependencies: ["Copy", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(
-      name: "VerifyTests", dependencies: ["Verify", "Catalog", "CleaveTestSupport"], swiftSettings: settings),
+      name: "VerifyTests", dependencies: ["Verify", "Copy", "Catalog", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(
       name: "ConfigTests", dependencies: ["Config", "CleaveTestSupport", .product(name: "Yams", package: "Yams")],
       swiftSettings: settings),
     .testTarget(name: "BackupTests", dependencies: ["Backup", "CleaveTestSupport"], swiftSettings: settings),
-    .testTarget(name: "SafetyTests", dependencies: ["Freeze", "Copy", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(
+      name: "SafetyTests", dependencies: ["Freeze", "Copy", "Pipeline", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "MigrateTests", dependencies: ["Migrate", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "CLITests", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
   ]

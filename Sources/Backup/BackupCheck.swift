@@ -1,6 +1,6 @@
 import CleaveCore
-import Copy
 import Foundation
+import PostgresTools
 
 /// `cleave backup --check DIR`: every file of a backup against its manifest (size and sha256), and the dump's
 /// table of contents read by `pg_restore --list`, so that a truncated or altered file is a failed backup.

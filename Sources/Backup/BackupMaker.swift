@@ -1,9 +1,9 @@
 import Catalog
 import CleaveCore
-import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 
 /// Runs `cleave backup`: a `pg_dump -Fc` of the source taken in one exported snapshot, the row count of every
 /// table whose data it holds counted in that same snapshot, and a manifest with each file's sha256.

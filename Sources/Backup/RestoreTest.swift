@@ -1,7 +1,7 @@
 import CleaveCore
-import Copy
 import Foundation
 import PostgresDriver
+import PostgresTools
 import Provision
 
 /// `cleave backup --test-restore`: restores a backup into a scratch database on a target server, counts every

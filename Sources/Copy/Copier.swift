@@ -3,6 +3,7 @@ import CleaveCore
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 import Provision
 
 /// Runs `cleave copy`: one snapshot of the source, each service's schema from `pg_dump`, its data streamed by
@@ -22,7 +23,7 @@ public struct Copier: Sendable {
   public var workDirectory: String
   /// Tables larger than this are split into ranges of their integer primary key.
   public var splitBytes: Int64
-  public var reporter: ProgressReporter
+  public var reporter: any CopyProgress
   /// A snapshot exported and held open elsewhere (`cleave snapshot`) to copy from, instead of a new one.
   public var snapshot: String?
   /// Services copied again from the start: what earlier runs copied for them is dropped first (`--recopy`).
@@ -30,7 +31,7 @@ public struct Copier: Sendable {
 
   public init(
     plan: SplitPlan, provisioned: [ProvisionedService], jobs: Int, workDirectory: String,
-    splitBytes: Int64 = 256 << 20, reporter: ProgressReporter, snapshot: String? = nil
+    splitBytes: Int64 = 256 << 20, reporter: any CopyProgress, snapshot: String? = nil
   ) {
     self.snapshot = snapshot
     self.plan = plan
@@ -135,8 +136,7 @@ public struct Copier: Sendable {
       var tables: [CopySummary.TableResult] = []
       for name in state.plan.tables {
         guard let table = catalog.table(name), table.kind == .ordinary else { continue }
-        let transform = state.plan.transforms[catalog.partitionRoot(of: name)]
-        let select = CopySelect(table: table, transform: transform, catalog: catalog)
+        let select = TableProjection(table: table, service: state.plan, catalog: catalog)
         try await checkRekeys(select, service: state.plan.name, reader: reader)
         var jobs = try await splitJobs(
           select, service: state.plan.name, table: table, reader: reader, admin: state.admin, finished: state.finished)
@@ -293,7 +293,7 @@ public struct Copier: Sendable {
 
   /// Fails before any row moves when a re-key cannot map a value (`on_missing: error`) or its lookup table
   /// holds a key twice.
-  private func checkRekeys(_ select: CopySelect, service: String, reader: SerialConnection) async throws {
+  private func checkRekeys(_ select: TableProjection, service: String, reader: SerialConnection) async throws {
     for check in select.duplicateLookups() {
       if let value = try await reader.query(check.sql).scalar {
         throw CleaveError(
@@ -319,7 +319,7 @@ public struct Copier: Sendable {
   ///
   /// A table is split when it is larger than `splitBytes` and has a single-column integer primary key. The ranges are recorded before any is copied, so a rerun uses the same ranges.
   private func splitJobs(
-    _ select: CopySelect, service: String, table: Table, reader: SerialConnection, admin: SerialConnection,
+    _ select: TableProjection, service: String, table: Table, reader: SerialConnection, admin: SerialConnection,
     finished: [String: ProgressStore.Step]
   ) async throws -> [TableJob] {
     let base = "data \(table.name)"

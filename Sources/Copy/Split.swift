@@ -52,7 +52,7 @@ public struct Split: Sendable {
   /// - Returns: what was copied.
   /// - Throws: `CleaveError` naming the service and table that failed.
   public func copy(
-    jobs: Int, workDirectory: String, splitBytes: Int64, reporter: ProgressReporter, snapshot: String? = nil,
+    jobs: Int, workDirectory: String, splitBytes: Int64, reporter: any CopyProgress, snapshot: String? = nil,
     recopy: Set<String> = []
   ) async throws -> CopySummary {
     let plan = try await resolvedPlan()

@@ -1,8 +1,8 @@
 import CleaveCore
-import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 import Provision
 import SQLParser
 import Verify

@@ -4,6 +4,7 @@ import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 import Provision
 import Rollback
 import Verify
@@ -81,7 +82,7 @@ public struct Rehearsal: Sendable {
           _ = try await timed("copy") {
             try await Copier(
               plan: resolved, provisioned: provisioned, jobs: jobs, workDirectory: NSTemporaryDirectory(),
-              reporter: ProgressReporter(quiet: true)
+              reporter: SilentProgress()
             ).run()
           }
           let summary = try await timed("verify") { try await Verifier(plan: resolved).run() }

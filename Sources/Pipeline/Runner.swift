@@ -84,7 +84,7 @@ public struct Runner: Sendable {
     try await step("copy", done: copied) {
       _ = try await Copier(
         plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: NSTemporaryDirectory(),
-        reporter: ProgressReporter(quiet: true)
+        reporter: SilentProgress()
       ).run()
       recorded = await Self.outcomes(plan)
     }

@@ -1,7 +1,7 @@
 import Catalog
-import Copy
 import Plan
 import PostgresDriver
+import PostgresTools
 
 /// Compares one service database's schema with what the plan implies from the source: for each of the service's
 /// tables, its columns (names after renames, types, nullability, defaults), indexes, check and foreign-key
@@ -30,13 +30,8 @@ struct SchemaCheck {
     var tables: [(source: Table, target: QualifiedName, columns: ColumnMapping)] = []
     for name in service.tables {
       guard let table = catalog.table(name) else { continue }
-      let root = catalog.partitionRoot(of: name)
-      let transform = service.transforms[root]
-      tables.append(
-        (
-          table, Verifier.targetName(of: name, root: root, transform: transform, schema: service.schema),
-          ColumnMapping(transform)
-        ))
+      let projection = TableProjection(table: table, service: service, catalog: catalog)
+      tables.append((table, projection.target, ColumnMapping(projection)))
     }
     let sourceIndexes = try await Self.indexes(of: tables.map(\.source.name), on: source)
     let targetIndexes = try await Self.indexes(of: tables.map(\.target), on: target)
@@ -146,10 +141,10 @@ struct SchemaCheck {
   private func expectedForeignKeys(of table: Table, _ mapping: ColumnMapping) -> [String] {
     table.foreignKeys.compactMap { key -> String? in
       guard plan.owner(of: key.referencedTable) == service.name else { return nil }
-      let root = catalog.partitionRoot(of: key.referencedTable)
-      let referencedMapping = ColumnMapping(service.transforms[root])
-      let referenced = Verifier.targetName(
-        of: key.referencedTable, root: root, transform: service.transforms[root], schema: service.schema)
+      guard let referencedTable = catalog.table(key.referencedTable) else { return nil }
+      let referencedProjection = TableProjection(table: referencedTable, service: service, catalog: catalog)
+      let referencedMapping = ColumnMapping(referencedProjection)
+      let referenced = referencedProjection.target
       let columns = key.columns.map { mapping.renames[$0] ?? $0 }
       let referencedColumns = key.referencedColumns.map { referencedMapping.renames[$0] ?? $0 }
       if key.columns.contains(where: mapping.dropped.contains) { return nil }
@@ -281,24 +276,26 @@ struct SchemaCheck {
   }
 }
 
-/// What a table transform does to its columns: renamed (by a rename or a re-key's rename), dropped, re-keyed, added.
+/// What a table's projection does to its columns, as the schema check compares them.
+///
+/// Renamed (by a rename or a re-key's rename), dropped, re-keyed, added: read from `TableProjection`, never
+/// worked out again here.
 struct ColumnMapping {
   var renames: [String: String] = [:]
   var dropped: Set<String> = []
   var rekeyed: Set<String> = []
   var added: [String] = []
 
-  init(_ transform: TableTransform?) {
-    for change in transform?.columns ?? [] {
-      let column = change.column.value
-      switch change.action {
-      case .rename(let name): renames[column] = name
-      case .drop: dropped.insert(column)
-      case .add: added.append(column)
-      case .rekey(let rekey):
-        rekeyed.insert(column)
-        if let name = rekey.renameTo { renames[column] = name }
+  init(_ projection: TableProjection) {
+    dropped = Set(projection.dropped)
+    for column in projection.columns {
+      switch column.origin {
+      case .expression: added.append(column.loadName)
+      case .rekey: rekeyed.insert(column.loadName)
+      case .source: break
       }
+      if case .expression = column.origin { continue }
+      if column.finalName != column.loadName { renames[column.loadName] = column.finalName }
     }
   }
 }

@@ -1,9 +1,9 @@
 import Catalog
 import CleaveCore
-import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 
 /// Checks that every value of a soft reference (a foreign key the split turned into a reference across service
 /// databases) exists in the referenced service's database.

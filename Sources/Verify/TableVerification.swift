@@ -1,5 +1,4 @@
 import Catalog
-import Copy
 import Plan
 import PostgresDriver
 
@@ -15,19 +14,16 @@ struct TableVerification {
   let target: SerialConnection
 
   func run() async throws -> VerifySummary.TableResult {
-    let root = catalog.partitionRoot(of: table.name)
-    let transform = service.transforms[root]
-    let select = CopySelect(table: table, transform: transform, catalog: catalog)
-    let targetTable = Verifier.targetName(of: table.name, root: root, transform: transform, schema: service.schema)
-    let sourceQuery = select.select(range: nil)
+    let projection = TableProjection(table: table, service: service, catalog: catalog)
+    let sourceQuery = projection.select(range: nil)
     var result = VerifySummary.TableResult(
-      service: service.name, source: table.name, target: targetTable, expectedRows: 0, actualRows: nil,
+      service: service.name, source: table.name, target: projection.target, expectedRows: 0, actualRows: nil,
       status: .missing)
-    if root != table.name || table.partitionOf != nil { result.partitionTree = root }
+    if projection.root != table.name || table.partitionOf != nil { result.partitionTree = projection.root }
 
-    let exists = try await target.query("SELECT to_regclass($1) IS NOT NULL", [targetTable.quoted]).scalar == "t"
-    let columns = select.finalColumnNames.map(QualifiedName.quote).joined(separator: ", ")
-    let targetQuery = "SELECT \(columns) FROM ONLY \(targetTable.quoted)"
+    let exists =
+      try await target.query("SELECT to_regclass($1) IS NOT NULL", [projection.target.quoted]).scalar == "t"
+    let targetQuery = projection.targetSelect
     async let expectedSum = TableChecksum.of(sourceQuery, on: source)
     var actual: TableChecksum?
     if exists {
@@ -52,26 +48,12 @@ struct TableVerification {
       return result
     }
     result.status = actual.rows != expected.rows ? .countDiffers : .contentDiffers
-    let key = self.key(select)
+    let key = projection.key(catalog: catalog)
     result.differences = try await TableDiff(
       expected: .init(connection: source, query: sourceQuery, key: key.source),
       actual: .init(connection: target, query: targetQuery, key: key.target),
-      columns: select.finalColumnNames, keyNames: key.target, rows: max(expected.rows, actual.rows)
+      columns: projection.finalColumns, keyNames: key.target, rows: max(expected.rows, actual.rows)
     ).run()
     return result
-  }
-
-  /// The columns rows are matched by, under their source and their final names: the primary key (a partition's
-  /// own or its tree's), else a unique key of NOT NULL columns; none when the transform dropped one of them.
-  func key(_ select: CopySelect) -> (source: [String], target: [String]) {
-    let root = catalog.table(catalog.partitionRoot(of: table.name))
-    let candidates =
-      [table.primaryKey, root?.primaryKey].compactMap { $0 }
-      + table.uniqueKeys.filter { key in key.columns.allSatisfy { table.column($0)?.notNull == true } }
-    guard let chosen = candidates.first else { return ([], []) }
-    let names = Dictionary(uniqueKeysWithValues: zip(select.targetColumns, select.finalColumnNames))
-    let mapped = chosen.columns.compactMap { names[$0] }
-    guard mapped.count == chosen.columns.count else { return ([], []) }
-    return (chosen.columns, mapped)
   }
 }

@@ -1,9 +1,9 @@
 import Catalog
 import CleaveCore
-import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 import Provision
 
 /// Runs `cleave verify`: for every table of every service, the plan's projection of the source (filters and
@@ -144,43 +144,23 @@ public struct Verifier: Sendable {
     return results
   }
 
-  /// The table and column names a source table's key has in its service database; nil when the transform
+  /// The table and column names a source table's key has in its service database; nil when the projection
   /// dropped or re-keyed one of the columns.
   private func side(_ service: ServicePlan, _ table: Table, _ columns: [String], _ catalog: DatabaseCatalog) -> (
     table: QualifiedName, columns: [String]
   )? {
-    let root = catalog.partitionRoot(of: table.name)
-    let transform = service.transforms[root]
-    let select = CopySelect(table: table, transform: transform, catalog: catalog)
-    let rekeyed = Set(
-      transform?.columns.compactMap { change -> String? in
-        if case .rekey = change.action { return change.column.value }
-        return nil
-      } ?? [])
-    let names = Dictionary(uniqueKeysWithValues: zip(select.targetColumns, select.finalColumnNames))
+    let projection = TableProjection(table: table, service: service, catalog: catalog)
     var mapped: [String] = []
     for column in columns {
-      guard !rekeyed.contains(column), let name = names[column] else { return nil }
+      guard !projection.isRekeyed(column), let name = projection.finalName(of: column) else { return nil }
       mapped.append(name)
     }
-    return (Self.targetName(of: table.name, root: root, transform: transform, schema: service.schema), mapped)
+    return (projection.target, mapped)
   }
 
   private func connect(_ plan: SplitPlan, _ service: ServicePlan) async throws -> SerialConnection {
     do { return try await SerialConnection.connect(service.server.withDatabase(service.database)) } catch {
       throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
     }
-  }
-
-  /// Where a source table ends up: its schema (or the service's, in a shared database) and its new name.
-  static func targetName(of table: QualifiedName, root: QualifiedName, transform: TableTransform?, schema: String?)
-    -> QualifiedName
-  {
-    var result = QualifiedName(schema ?? table.schema, table.name)
-    if table == root, let rename = transform?.renameTo?.value {
-      let renamed = rename.contains(".") ? QualifiedName(planName: rename) : QualifiedName(result.schema, rename)
-      result = renamed
-    }
-    return result
   }
 }

@@ -46,7 +46,7 @@ struct CopyFixture {
 
   func copy(jobs: Int = 2, splitBytes: Int64 = 256 << 20) async throws -> CopySummary {
     try await split().copy(
-      jobs: jobs, workDirectory: folder + "/work", splitBytes: splitBytes, reporter: ProgressReporter(quiet: true))
+      jobs: jobs, workDirectory: folder + "/work", splitBytes: splitBytes, reporter: SilentProgress())
   }
 
   func database(_ name: String) -> ConnInfo { sandbox.connInfo(database: "\(name)_\(suffix)") }

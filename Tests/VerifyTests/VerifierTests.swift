@@ -40,7 +40,7 @@ import Verify
     """.write(toFile: plan, atomically: true, encoding: .utf8)
     let environment = ["SRC": source.flattened, "DST": sandbox.connInfo().rawValue]
     _ = try await Split(planPath: plan, environment: environment, secretsPath: folder + "/secrets.env").copy(
-      jobs: 2, workDirectory: folder + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
+      jobs: 2, workDirectory: folder + "/work", splitBytes: 256 << 20, reporter: SilentProgress())
 
     let verifier = Verifier(plan: try await PlanLoader.resolve(path: plan, environment: environment))
     let clean = try await verifier.run()
@@ -98,7 +98,7 @@ import Verify
           tables: [public.city, public.country]
         """)
     _ = try await Split(planPath: plan, environment: [:], secretsPath: temporary.path + "/secrets.env").copy(
-      jobs: 2, workDirectory: temporary.path + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
+      jobs: 2, workDirectory: temporary.path + "/work", splitBytes: 256 << 20, reporter: SilentProgress())
     let summary = try await Verifier(plan: try await PlanLoader.resolve(path: plan, environment: [:])).run()
     #expect(summary.passed, "\(summary.tables.filter { $0.status != .match }) \(summary.schema)")
     #expect(summary.tables.map(\.target.schema).sorted().first == "films")

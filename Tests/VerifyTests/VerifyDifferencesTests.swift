@@ -45,7 +45,7 @@ import Verify
     """.write(toFile: plan, atomically: true, encoding: .utf8)
     let environment = ["SRC": source.flattened, "DST": sandbox.connInfo().rawValue]
     _ = try await Split(planPath: plan, environment: environment, secretsPath: temporary.path + "/secrets.env").copy(
-      jobs: 2, workDirectory: temporary.path + "/work", splitBytes: 256 << 20, reporter: ProgressReporter(quiet: true))
+      jobs: 2, workDirectory: temporary.path + "/work", splitBytes: 256 << 20, reporter: SilentProgress())
     let verifier = Verifier(plan: try await PlanLoader.resolve(path: plan, environment: environment))
     let clean = try await verifier.run()
     #expect(clean.passed, "\(clean.tables.filter { $0.status != .match }) \(clean.schema)")

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Backup
 import CleaveCore
-import Copy
 import Foundation
+import Plan
 import PostgresDriver
 import Report
 
@@ -47,8 +47,7 @@ struct BackupCommand: AsyncParsableCommand {
           BackupReport(directory: check, manifest: manifest, restored: nil, checked: true).rendered(as: global.format))
         return
       }
-      let split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
-      let plan = try await split.resolvedPlan()
+      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
       let directory = dir ?? Self.defaultDirectory(plan: file)
       let manifest = try await BackupMaker(plan: plan, directory: directory, all: all).run()
       var restored: [RestoreTest.Count]?

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Copy
 import Foundation
 import Freeze
+import Plan
 import Report
 
 /// `cleave freeze -f cleave.yml [--service S]`: stops every write to the source tables the services moved.
@@ -28,8 +28,7 @@ struct FreezeCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
-        .resolvedPlan()
+      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
       let records = try await Freezer(plan: plan, services: service).freeze(wait: .seconds(wait))
       print(FreezeReport(records: records, action: "frozen").rendered(as: global.format))
     }
@@ -51,8 +50,7 @@ struct UnfreezeCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
-        .resolvedPlan()
+      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
       let tables = try await Freezer(plan: plan, services: service).unfreeze()
       print(tables.isEmpty ? "nothing was frozen" : "unfrozen: " + tables.joined(separator: ", "))
     }

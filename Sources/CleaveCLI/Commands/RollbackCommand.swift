@@ -1,7 +1,7 @@
 import ArgumentParser
 import CleaveCore
-import Copy
 import Foundation
+import Plan
 import Provision
 import Rollback
 
@@ -34,8 +34,7 @@ struct RollbackCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: "")
-        .resolvedPlan()
+      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
       let rollback = Rollback(plan: plan, services: service, secretsPath: secretsPath)
       let steps = try await rollback.plan()
       print("rollback will:")

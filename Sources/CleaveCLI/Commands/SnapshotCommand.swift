@@ -1,8 +1,8 @@
 import ArgumentParser
-import Copy
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 
 /// `cleave snapshot -f cleave.yml`: exports a snapshot of the source and holds it open, so that `cleave copy
 /// --snapshot` and `cleave verify --snapshot` read the same instant while the source keeps taking writes.

@@ -1,5 +1,6 @@
 import CleaveCore
 import PostgresDriver
+import PostgresTools
 
 /// One copy worker: a source session inside the copy's snapshot and a session per service database, all on one
 /// thread of its own, streaming COPY bytes from one to the other without parsing a row.

@@ -13,7 +13,7 @@ struct PostDataRestore {
   let selection: SchemaSelection
   let state: ServiceState
   let workDirectory: String
-  let reporter: ProgressReporter
+  let reporter: any CopyProgress
 
   /// Returns how many steps the service has.
   func run(workers: [CopyWorker]) async throws -> Int {

@@ -2,6 +2,7 @@ import Catalog
 import CleaveCore
 import Plan
 import PostgresDriver
+import PostgresTools
 import Provision
 
 /// Creates a service's types, functions, tables and sequences from the schema dump (`pg_restore`, pre-data
@@ -77,29 +78,10 @@ struct PreDataRestore {
     try await admin.execute("BEGIN;\n" + script + "\nCOMMIT")
   }
 
-  /// Before the data: added columns exist, re-keyed columns take the lookup column's type, and dropped columns
-  /// accept NULL (they are dropped after the indexes and constraints that mention them are created).
+  /// Before the data: each owned table's projection's changes (added columns, re-keyed columns' types, dropped
+  /// columns made nullable).
   func columnChanges() throws -> [String] {
-    var statements: [String] = []
-    for (table, transform) in service.transforms.sorted(by: { $0.key < $1.key }) {
-      let name = table.quoted
-      for change in transform.columns {
-        let column = QualifiedName.quote(change.column.value)
-        switch change.action {
-        case .add(_, let type):
-          statements.append("ALTER TABLE \(name) ADD COLUMN \(column) \(type)")
-        case .rekey(let rekey):
-          let via = QualifiedName(planName: rekey.via.value)
-          let type = catalog.table(via)?.column(rekey.take.value)?.type ?? "text"
-          statements.append("ALTER TABLE \(name) ALTER COLUMN \(column) TYPE \(type) USING NULL")
-        case .drop:
-          statements.append("ALTER TABLE \(name) ALTER COLUMN \(column) DROP NOT NULL")
-          statements.append("ALTER TABLE \(name) ALTER COLUMN \(column) DROP DEFAULT")
-        case .rename:
-          break
-        }
-      }
-    }
-    return statements
+    service.tables.compactMap { catalog.table($0) }
+      .flatMap { TableProjection(table: $0, service: service, catalog: catalog).preDataChanges }
   }
 }

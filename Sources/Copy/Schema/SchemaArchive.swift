@@ -1,6 +1,7 @@
 import CleaveCore
 import Foundation
 import PostgresDriver
+import PostgresTools
 
 /// The source's schema, dumped once by `pg_dump -Fc --schema-only` inside the copy's snapshot, and the parts of
 /// it one service gets, in `pg_restore` order.

@@ -3,6 +3,7 @@ import CleaveCore
 import Foundation
 import Plan
 import PostgresDriver
+import PostgresTools
 import Provision
 
 /// Moves a service copied into its staging database into its schema of the shared database: the staging

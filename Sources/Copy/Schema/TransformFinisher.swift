@@ -10,37 +10,10 @@ struct TransformFinisher {
   let service: ServicePlan
   let catalog: DatabaseCatalog
 
+  /// Each owned table's projection's finishing changes (drops, column and table renames).
   func statements() -> [String] {
-    var statements: [String] = []
-    for (table, transform) in service.transforms.sorted(by: { $0.key < $1.key }) {
-      let name = table.quoted
-      for change in transform.columns {
-        let column = QualifiedName.quote(change.column.value)
-        switch change.action {
-        case .drop: statements.append("ALTER TABLE \(name) DROP COLUMN \(column) CASCADE")
-        case .rename(let newName):
-          statements.append("ALTER TABLE \(name) RENAME COLUMN \(column) TO \(QualifiedName.quote(newName))")
-        case .rekey(let rekey):
-          if let newName = rekey.renameTo {
-            statements.append("ALTER TABLE \(name) RENAME COLUMN \(column) TO \(QualifiedName.quote(newName))")
-          }
-        case .add: break
-        }
-      }
-      if let rename = transform.renameTo?.value {
-        let parts = rename.contains(".") ? QualifiedName(planName: rename) : QualifiedName(table.schema, rename)
-        var current = table
-        if parts.schema != table.schema {
-          statements.append("CREATE SCHEMA IF NOT EXISTS \(QualifiedName.quote(parts.schema))")
-          statements.append("ALTER TABLE \(name) SET SCHEMA \(QualifiedName.quote(parts.schema))")
-          current = QualifiedName(parts.schema, table.name)
-        }
-        if parts.name != table.name {
-          statements.append("ALTER TABLE \(current.quoted) RENAME TO \(QualifiedName.quote(parts.name))")
-        }
-      }
-    }
-    return statements
+    service.tables.compactMap { catalog.table($0) }
+      .flatMap { TableProjection(table: $0, service: service, catalog: catalog).finishingChanges }
   }
 
   func run(admin: SerialConnection) async throws {

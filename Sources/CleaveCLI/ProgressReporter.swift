@@ -1,12 +1,12 @@
+import Copy
 import Foundation
-import Synchronization
 
 /// Tells the person watching how the copy goes, on standard error so standard output stays the summary.
 ///
 /// On a terminal: a live bar per service (percent of bytes, tables, rows, MB, MB/s, ETA), redrawn twice a second
 /// from byte counts the workers add as each COPY chunk passes. Without a terminal (CI, pipes): a plain line per
 /// finished table, and a status line per service every ten seconds.
-public actor ProgressReporter {
+actor ProgressReporter: CopyProgress {
   private let live: Bool
   private let quiet: Bool
   private var services: [String] = []
@@ -19,7 +19,7 @@ public actor ProgressReporter {
   nonisolated let bytes = ByteCounters()
 
   /// - Parameter quiet: say nothing (for `--format json`).
-  public init(quiet: Bool = false) {
+  init(quiet: Bool = false) {
     self.quiet = quiet
     live = isatty(STDERR_FILENO) == 1
   }
@@ -119,17 +119,10 @@ public actor ProgressReporter {
     let elapsed = max(Date().timeIntervalSince(started[service] ?? Date()), 0.001)
     let rate = copied / elapsed / 1_048_576
     let left = max(0, Double(expected[service] ?? 0) - copied) / 1_048_576
-    let eta = entry.done < entry.of && rate > 0 ? String(format: ", ETA %.0fs", left / rate) : ""
+    let secondsLeft: Double = rate > 0 ? left / rate : 0
+    let eta = entry.done < entry.of && rate > 0 ? String(format: ", ETA %.0fs", secondsLeft) : ""
     return (named ? "\(service): " : "")
       + "\(entry.done)/\(entry.of) tables, \(entry.rows) rows, "
       + String(format: "%.1f MB, %.1f MB/s", copied / 1_048_576, rate) + eta
   }
-}
-
-/// Byte counts per service, added to by every worker for every COPY chunk.
-final class ByteCounters: Sendable {
-  private let counts = Mutex<[String: Int]>([:])
-
-  func add(_ service: String, _ count: Int) { counts.withLock { $0[service, default: 0] += count } }
-  func value(_ service: String) -> Int { counts.withLock { $0[service] ?? 0 } }
 }

@@ -120,4 +120,36 @@ import Testing
       #expect(try await count(sandbox, like: "\(database)%") == 3)
     }
   }
+
+  @Test func aProvisionRefusedHalfwayLeavesOnlyMarkedObjectsThatRollbackRemoves() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("halfway_src")
+    try await SerialConnection.connect(source).execute(
+      "CREATE TABLE things (id int PRIMARY KEY); CREATE TABLE others (id int PRIMARY KEY)")
+    let folder = try TemporaryFolder("halfway")
+    defer { folder.remove() }
+    let tag = folder.suffix
+    let admin = try await SerialConnection.connect(sandbox.connInfo())
+    try await admin.execute("CREATE DATABASE others_\(tag)")
+    let plan = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        things:
+          database: things_\(tag)
+          tables: [things]
+        others:
+          database: others_\(tag)
+          tables: [others]
+        """)
+    let provision = try await CLIRunner.run(["provision", "-f", plan])
+    #expect(provision.status == ExitStatus.targetFailed.rawValue && provision.stderr.contains("CLV5001"))
+    #expect(try await count(sandbox, like: "things_\(tag)%") == 3, "the first service was made")
+    #expect(try await count(sandbox, like: "others_\(tag)_%") == 0, "no role was made for the refused one")
+
+    let rollback = try await CLIRunner.run(["rollback", "-f", plan, "--yes"])
+    #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+    #expect(rollback.stdout.contains("leave: database others_\(tag)"))
+    #expect(try await count(sandbox, like: "things_\(tag)%") == 0)
+    #expect(try await count(sandbox, like: "others_\(tag)%") == 1, "the database Cleave did not make stays")
+  }
 }

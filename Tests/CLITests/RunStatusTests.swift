@@ -59,6 +59,26 @@ import Testing
     #expect(env.contains("ORDERS_DATABASE_URL="))
     let status = try services(try await CLIRunner.run(["status", "-f", plan, "--format", "json"]))
     #expect(status["orders"]?["verifiedAt"] is String && status["accounts"]?["verifiedAt"] is String)
+
+    // `cleave run`'s config step writes what `cleave config` writes for the same plan, byte for byte.
+    for format in ["env", "spring", "compose"] {
+      let run = try await CLIRunner.run(
+        run + ["--config-format", format, "--config-dir", folder.path + "/run-\(format)"])
+      #expect(run.status == 0, "\(run.stderr)")
+      let config = try await CLIRunner.run(
+        ["config", "-f", plan, "--format", format, "--out", folder.path + "/config-\(format)"])
+      #expect(config.status == 0, "\(config.stderr)")
+      let files = try FileManager.default.subpathsOfDirectory(atPath: folder.path + "/config-\(format)").sorted()
+      #expect(try FileManager.default.subpathsOfDirectory(atPath: folder.path + "/run-\(format)").sorted() == files)
+      for file in files {
+        var isFolder: ObjCBool = false
+        FileManager.default.fileExists(atPath: folder.path + "/config-\(format)/" + file, isDirectory: &isFolder)
+        if isFolder.boolValue { continue }
+        #expect(
+          FileManager.default.contents(atPath: folder.path + "/run-\(format)/" + file)
+            == FileManager.default.contents(atPath: folder.path + "/config-\(format)/" + file), "\(format): \(file)")
+      }
+    }
   }
 
   @Test func aSecondPlanInTheSameFolderRunsForReal() async throws {

@@ -3,8 +3,9 @@ import Catalog
 /// What a copy did, per service and table: rows and bytes moved by this run, and what an earlier run had done.
 public struct CopySummary: Sendable, Codable {
   public var services: [ServiceResult]
-  /// Seconds spent in each phase of this run: `schema` (dump and pre-data), `data` (rows and sequences) and
-  /// `post-data` (indexes, constraints, triggers, transforms).
+  /// Seconds spent in each phase of this run: `snapshot` (snapshot, catalog, schema dump), `schema` (pre-data),
+  /// `data` (rows), `sequences`, `post-data` (indexes, constraints, triggers) and `finish` (transforms' renames
+  /// and drops, moves into shared databases).
   public var seconds: [String: Double] = [:]
   /// How many large objects the source has, none of which is copied.
   ///

@@ -49,25 +49,31 @@ public struct Split: Sendable {
   ///   - reporter: where progress goes.
   ///   - snapshot: a snapshot held open elsewhere to copy from (nil: export a new one).
   ///   - recopy: services to copy again from the start, dropping what earlier runs copied for them.
+  ///   - only: the services to copy; empty means all of them.
   /// - Returns: what was copied.
   /// - Throws: `CleaveError` naming the service and table that failed.
   public func copy(
     jobs: Int, workDirectory: String, splitBytes: Int64, reporter: any CopyProgress, snapshot: String? = nil,
-    recopy: Set<String> = []
+    recopy: Set<String> = [], only: Set<String> = []
   ) async throws -> CopySummary {
     let plan = try await resolvedPlan()
     let names = plan.services.map(\.name)
-    for name in recopy.sorted() where !names.contains(name) {
-      let guess = Spelling.closest(to: name, in: names).map { "did you mean `\($0)`? " } ?? ""
-      throw CleaveError(
-        .planInvalidName, "--recopy names service \"\(name)\", which the plan does not have",
-        hint: guess + "services: " + names.joined(separator: ", "))
+    for (option, given) in [("--recopy", recopy), ("--service", only)] {
+      for name in given.sorted() where !names.contains(name) {
+        let guess = Spelling.closest(to: name, in: names).map { "did you mean `\($0)`? " } ?? ""
+        throw CleaveError(
+          .planInvalidName, "\(option) names service \"\(name)\", which the plan does not have",
+          hint: guess + "services: " + names.joined(separator: ", "))
+      }
     }
-    let provisioned = try await Provisioner(plan: plan, secretsPath: secretsPath).provisionAll()
+    var chosen = plan
+    if !only.isEmpty { chosen.services = plan.services.filter { only.contains($0.name) } }
+    let provisioned = try await Provisioner(plan: chosen, secretsPath: secretsPath).provisionAll()
     var copier = Copier(
       plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: workDirectory, splitBytes: splitBytes,
       reporter: reporter, snapshot: snapshot)
     copier.recopy = recopy
+    copier.only = only
     return try await copier.run()
   }
 }

@@ -148,4 +148,34 @@ import Testing
     #expect(orders["verifiedAt"] == nil && orders["verifyFailedAt"] is String)
     #expect((orders["next"] as? String)?.hasPrefix("fix what verify found") == true, "\(orders)")
   }
+
+  @Test func aCopyOfOneServiceLeavesTheOthersAlone() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("one_src")
+    try await SerialConnection.connect(source).execute(Self.schema)
+    let folder = try TemporaryFolder("one")
+    defer { folder.remove() }
+    let suffix = folder.suffix
+    let plan = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        accounts:
+          database: accounts_\(suffix)
+          tables: [customers]
+        orders:
+          database: orders_\(suffix)
+          tables: [orders]
+        """)
+    let one = try await CLIRunner.run(["copy", "-f", plan, "--service", "orders"])
+    #expect(one.status == 0, "\(one.stderr)")
+    var status = try services(try await CLIRunner.run(["status", "-f", plan, "--format", "json"]))
+    #expect(status["orders"]?["copiedAt"] is String)
+    #expect(status["accounts"]?["provisioned"] as? Bool == false)
+    let unknown = try await CLIRunner.run(["copy", "-f", plan, "--service", "order"])
+    #expect(unknown.status == ExitStatus.planInvalid.rawValue && unknown.stderr.contains("did you mean `orders`"))
+    let all = try await CLIRunner.run(["copy", "-f", plan])
+    #expect(all.status == 0, "\(all.stderr)")
+    status = try services(try await CLIRunner.run(["status", "-f", plan, "--format", "json"]))
+    #expect(status["accounts"]?["copiedAt"] is String && status["orders"]?["copiedAt"] is String)
+  }
 }

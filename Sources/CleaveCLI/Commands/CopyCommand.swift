@@ -27,6 +27,9 @@ struct CopyCommand: AsyncParsableCommand {
       discussion: "The way out when the source's schema or the service's tables changed under a copy (CLV6005)."))
   var recopy: [String] = []
 
+  @Option(help: "Copy only this service (repeatable); the others are left as they are.")
+  var service: [String] = []
+
   @Option(help: "Copy from this exported snapshot (held open by `cleave snapshot`) instead of a new one.")
   var snapshot: String?
 
@@ -38,7 +41,8 @@ struct CopyCommand: AsyncParsableCommand {
         planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secretsPath)
       let summary = try await splitter.copy(
         jobs: split.jobs, workDirectory: workDir ?? NSTemporaryDirectory(), splitBytes: Int64(splitMB) << 20,
-        reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy))
+        reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy),
+        only: Set(service))
       print(CopyReport(summary).rendered(as: global.format))
       SecretsWarning.check(split.secretsPath)
     }

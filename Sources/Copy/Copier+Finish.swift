@@ -1,0 +1,49 @@
+import Catalog
+import Foundation
+import Plan
+import PostgresDriver
+import Provision
+
+extension Copier {
+  /// The `post-data` phase: each service's indexes, constraints, foreign keys within it and triggers, in
+  /// parallel on the workers; foreign keys to other services are counted as left out.
+  func postDataPhase(
+    _ context: CopyContext, states: [ServiceState], workers: [CopyWorker], summary: inout CopySummary
+  ) async throws {
+    for (index, state) in states.enumerated() {
+      summary.services[index].schemaSteps = try await PostDataRestore(
+        archive: context.archive, selection: state.selection, state: state, workDirectory: context.workDirectory,
+        reporter: reporter
+      ).run(workers: workers)
+      let owned = Set(state.plan.tables)
+      summary.services[index].skippedForeignKeys =
+        context.catalog.foreignKeys.filter { owned.contains($0.table) && !owned.contains($0.referencedTable) }.count
+    }
+  }
+
+  /// The `finish` phase: the projections' renames and drops, the moves of staged services into their shared
+  /// databases, and each service's copy recorded as an outcome in its own database under the key it was made
+  /// for (a recopy cleared the old record with the database).
+  func finishPhase(_ context: CopyContext, states: [ServiceState], workers: [CopyWorker]) async throws {
+    for state in states {
+      try await TransformFinisher(service: state.plan, catalog: context.catalog).run(admin: state.admin)
+      await state.admin.close()
+    }
+    for state in states where state.plan.schema != nil {
+      guard let shared = provisioned.first(where: { $0.name == state.plan.name }) else { continue }
+      for worker in workers { await worker.closeTarget(state.plan.name) }
+      try await SchemaMove(
+        service: state.plan, staging: state.target, shared: shared, identity: plan.identity,
+        workDirectory: context.workDirectory,
+        fingerprint: ServiceFingerprint(service: state.plan, catalog: context.catalog)
+      ).run()
+    }
+    for worker in workers { await worker.closeAll() }
+    for (service, _) in chosen {
+      let key = service.outcomeKey(plan.identity)
+      if await OutcomeStore.read(service)["copy"]?.key != key {
+        try await OutcomeStore.record("copy", service: service, passed: true, key: key)
+      }
+    }
+  }
+}

@@ -1,6 +1,7 @@
 import Catalog
 import CleaveCore
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 import PostgresTools
@@ -17,6 +18,8 @@ public struct BackupMaker: Sendable {
   public var plan: SplitPlan
   public var directory: String
   public var all: Bool
+  /// Where the backup's steps are logged, with their durations.
+  public var logger: Logger = .silent
 
   public init(plan: SplitPlan, directory: String, all: Bool) {
     self.plan = plan
@@ -52,11 +55,13 @@ public struct BackupMaker: Sendable {
     let partial = dump + ".partial"
     try? FileManager.default.removeItem(atPath: partial)
     do {
-      try await PostgresTool(
-        "pg_dump", connectingTo: source,
-        arguments: ["-Fc", "--snapshot=\(snapshot.id)", "-f", partial]
-          + withoutData.flatMap { ["--exclude-table-data", $0.quoted] }
-      ).run(what: "backing up the source")
+      try await logger.step("backup: pg_dump of \(withData.count) tables' data", metadata: ["source": "\(source)"]) {
+        try await PostgresTool(
+          "pg_dump", connectingTo: source,
+          arguments: ["-Fc", "--snapshot=\(snapshot.id)", "-f", partial]
+            + withoutData.flatMap { ["--exclude-table-data", $0.quoted] }
+        ).run(what: "backing up the source")
+      }
     } catch let error as CleaveError {
       throw CleaveError(.backupFailed, error.message, hint: error.hint)
     }

@@ -9,10 +9,21 @@ struct GlobalOptions: ParsableArguments {
   @Option(name: .long, help: "Output format: text or json.")
   var format: OutputFormat = .text
 
-  @Flag(name: .shortAndLong, help: "Log each step to standard error (connection strings are shown without passwords).")
+  @OptionGroup var logging: LoggingOptions
+
+  /// A logger on standard error; see `LoggingOptions`.
+  func makeLogger() -> Logger { logging.makeLogger() }
+}
+
+/// `--verbose`, which every command takes (those whose `--format` means something else take it alone).
+struct LoggingOptions: ParsableArguments {
+  @Flag(
+    name: .shortAndLong,
+    help: "Log each step and SQL phase with its duration to standard error (never a password).")
   var verbose = false
 
-  /// A logger on standard error; only this target bootstraps logging.
+  /// A logger on standard error: steps at info and details at debug with --verbose, warnings only without;
+  /// only this target bootstraps logging.
   func makeLogger() -> Logger {
     LoggingBootstrap.once
     var logger = Logger(label: "cleave")

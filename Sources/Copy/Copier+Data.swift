@@ -84,6 +84,7 @@ extension Copier {
   )] {
     let queue = JobQueue(jobs.sorted { $0.0.estimatedBytes > $1.0.estimatedBytes })
     let reporter = self.reporter
+    let logger = self.logger
     return try await withThrowingTaskGroup(of: [(String, QualifiedName, Int, Int)].self) { group in
       for worker in workers {
         group.addTask {
@@ -91,6 +92,7 @@ extension Copier {
           while let (job, target) = await queue.next() {
             let (rows, bytes) = try await worker.copy(job, into: target, counters: reporter.bytes)
             await reporter.finished(service: job.service, table: job.table.description, rows: rows, bytes: bytes)
+            logger.debug("copy: \(job.step) of service \(job.service): \(rows) rows, \(bytes) bytes")
             done.append((job.service, job.table, rows, bytes))
           }
           return done

@@ -1,6 +1,7 @@
 import Catalog
 import CleaveCore
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 import PostgresTools
@@ -36,6 +37,8 @@ public struct Copier: Sendable {
   public var recopy: Set<String> = []
   /// The services to copy (`--service`); empty means every service of the plan.
   public var only: Set<String> = []
+  /// Where each phase is logged with its duration (and, at debug, each table or range).
+  public var logger: Logger = .silent
 
   public init(
     plan: SplitPlan, provisioned: [ProvisionedService], jobs: Int, workDirectory: String,
@@ -56,29 +59,39 @@ public struct Copier: Sendable {
   /// - Throws: `CleaveError` naming the service and table that failed; the source is never written to.
   public func run() async throws -> CopySummary {
     var timer = PhaseTimer()
-    let context = try await snapshotPhase()
+    let context = try await logger.step("copy: snapshot, catalog and schema dump") { try await snapshotPhase() }
     defer { try? FileManager.default.removeItem(atPath: context.workDirectory) }
     timer.end("snapshot")
-    var (states, moved) = try await schemaPhase(context)
+    var (states, moved) = try await logger.step("copy: schema (pg_dump pre-data)") {
+      try await schemaPhase(context)
+    }
     timer.end("schema")
     var summary = CopySummary(services: [])
     summary.largeObjectsNotCopied = try await countLargeObjects(context)
     let pending = try await dataJobs(context, states: &states, summary: &summary)
     let workers = try await openWorkers(source: plan.source, snapshot: context.snapshot.id)
-    try await dataPhase(pending, workers: workers, summary: &summary)
+    try await logger.step("copy: data, \(pending.count) tables and ranges on \(workers.count) workers") {
+      try await dataPhase(pending, workers: workers, summary: &summary)
+    }
     timer.end("data")
-    for (index, state) in states.enumerated() {
-      summary.services[index].sequences = try await copySequences(
-        state, catalog: context.catalog, reader: context.reader)
+    try await logger.step("copy: sequences") {
+      for (index, state) in states.enumerated() {
+        summary.services[index].sequences = try await copySequences(
+          state, catalog: context.catalog, reader: context.reader)
+      }
     }
     await reporter.stop()
     timer.end("sequences")
     // The data is read: let the snapshot go before the long index builds, so the source's vacuum is not held.
     for worker in workers { await worker.closeSource() }
     await context.release()
-    try await postDataPhase(context, states: states, workers: workers, summary: &summary)
+    try await logger.step("copy: post-data (indexes, constraints, triggers)") {
+      try await postDataPhase(context, states: states, workers: workers, summary: &summary)
+    }
     timer.end("post-data")
-    try await finishPhase(context, states: states, workers: workers)
+    try await logger.step("copy: finish (renames, drops, moves, outcomes)") {
+      try await finishPhase(context, states: states, workers: workers)
+    }
     timer.end("finish")
     summary.services += moved
     summary.seconds = timer.seconds

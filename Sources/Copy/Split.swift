@@ -1,6 +1,7 @@
 import Catalog
 import CleaveCore
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 import Provision
@@ -13,6 +14,8 @@ public struct Split: Sendable {
   public var secretsPath: String
   /// A plan already read (and perhaps rewritten, as `cleave run --rehearse` does); nil reads `planPath`.
   public var file: PlanFile?
+  /// Where every step is logged, with its duration.
+  public var logger: Logger = .silent
 
   public init(planPath: String, environment: [String: String], secretsPath: String) {
     self.planPath = planPath
@@ -32,12 +35,14 @@ public struct Split: Sendable {
   ///
   /// - Throws: `CleaveError` for a bad plan or an unreachable source.
   public func resolvedPlan() async throws -> SplitPlan {
-    try await PlanLoader.resolve(path: planPath, environment: environment, file: file)
+    try await PlanLoader.resolve(path: planPath, environment: environment, file: file, logger: logger)
   }
 
   /// Creates every service's database and roles (a no-op for what exists already).
   public func provision() async throws -> [ProvisionedService] {
-    try await Provisioner(plan: try await resolvedPlan(), secretsPath: secretsPath).provisionAll()
+    var provisioner = Provisioner(plan: try await resolvedPlan(), secretsPath: secretsPath)
+    provisioner.logger = logger
+    return try await provisioner.provisionAll()
   }
 
   /// Provisions, then copies every service.
@@ -68,12 +73,15 @@ public struct Split: Sendable {
     }
     var chosen = plan
     if !only.isEmpty { chosen.services = plan.services.filter { only.contains($0.name) } }
-    let provisioned = try await Provisioner(plan: chosen, secretsPath: secretsPath).provisionAll()
+    var provisioner = Provisioner(plan: chosen, secretsPath: secretsPath)
+    provisioner.logger = logger
+    let provisioned = try await provisioner.provisionAll()
     var copier = Copier(
       plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: workDirectory, splitBytes: splitBytes,
       reporter: reporter, snapshot: snapshot)
     copier.recopy = recopy
     copier.only = only
+    copier.logger = logger
     return try await copier.run()
   }
 }

@@ -1,6 +1,7 @@
 import Catalog
 import CleaveCore
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 
@@ -25,6 +26,8 @@ public struct Freezer: Sendable {
   public var plan: SplitPlan
   /// The services to freeze or unfreeze (all of the plan's when empty).
   public var services: [String]
+  /// Where freezing and unfreezing are logged, with their durations.
+  public var logger: Logger = .silent
 
   public init(plan: SplitPlan, services: [String] = []) {
     self.plan = plan
@@ -62,6 +65,10 @@ public struct Freezer: Sendable {
   /// - Throws: `CleaveError` (`freezeBlocked`) naming the transactions still open after `wait`, or
   ///   (`freezeFailed`) when the source refuses (the role needs to own the tables, or be a superuser).
   public func freeze(wait: Duration) async throws -> [Record] {
+    try await logger.step("freezing the moved source tables") { try await freezeNow(wait: wait) }
+  }
+
+  private func freezeNow(wait: Duration) async throws -> [Record] {
     let source = try await connect()
     defer { Task { await source.close() } }
     let already = Set(try await records(on: source).map(\.table))
@@ -128,6 +135,10 @@ public struct Freezer: Sendable {
   /// - Throws: `CleaveError` when the source refuses.
   @discardableResult
   public func unfreeze() async throws -> [String] {
+    try await logger.step("unfreezing the source tables") { try await unfreezeNow() }
+  }
+
+  private func unfreezeNow() async throws -> [String] {
     let source = try await connect()
     defer { Task { await source.close() } }
     let frozen = try await records(on: source).filter { record in

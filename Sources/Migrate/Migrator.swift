@@ -1,5 +1,6 @@
 import CleaveCore
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 import Provision
@@ -23,6 +24,8 @@ public struct Migrator: Sendable {
   public var lockWait: Duration = .seconds(600)
   /// Whether migrations run as the service's owner role when it exists (not in drift's scratch database).
   public var runAsOwner = true
+  /// Where each migration applied is logged, with its duration.
+  public var logger: Logger = .silent
 
   public init(plan: PlanFile, services: [String] = []) {
     self.plan = plan
@@ -210,6 +213,9 @@ public struct Migrator: Sendable {
               migration, startedAt: startedAt, milliseconds: Int(elapsed.components.seconds * 1000), on: work)
               + "; COMMIT")
         }
+        logger.info(
+          "applied \(migration.name) to \(service.database) in \(Logger.seconds(clock.now - start))",
+          metadata: ["service": "\(service.name)"])
         status.appliedNow.append(migration.name)
         status.pending.removeAll { $0 == migration.name }
         status.applied.append(migration.name)

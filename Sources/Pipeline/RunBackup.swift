@@ -1,5 +1,7 @@
 import Backup
+import CleaveCore
 import Foundation
+import Logging
 import Plan
 
 /// The backup `cleave run` (and its rehearsal) makes before anything else: one per plan file, in
@@ -27,9 +29,11 @@ public enum RunBackup {
   /// Makes the backup into its folder.
   ///
   /// - Returns: the folder.
-  public static func make(for plan: SplitPlan) async throws -> String {
+  public static func make(for plan: SplitPlan, logger: Logger = .silent) async throws -> String {
     let directory = directory(forPlan: plan.file.path)
-    _ = try await BackupMaker(plan: plan, directory: directory, all: false).run()
+    var maker = BackupMaker(plan: plan, directory: directory, all: false)
+    maker.logger = logger
+    _ = try await maker.run()
     return directory
   }
 }

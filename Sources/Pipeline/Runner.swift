@@ -3,6 +3,7 @@ import CleaveCore
 import Config
 import Copy
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 import Provision
@@ -25,6 +26,8 @@ public struct Runner: Sendable {
   public var configFormat: ConfigFormat
   /// Called with each step's name as it starts, and whether it was skipped.
   public var announce: @Sendable (String, Bool) -> Void
+  /// Where each step, and each library's own steps within it, are logged with their durations.
+  public var logger: Logger = .silent
 
   public init(
     planPath: String, environment: [String: String], secretsPath: String, jobs: Int, configDirectory: String,
@@ -39,8 +42,22 @@ public struct Runner: Sendable {
     self.announce = announce
   }
 
-  /// The steps, in order.
-  public static let steps = ["backup", "provision", "copy", "verify", "config"]
+  /// The steps of a run, in order; each calls the same library entry as its own command.
+  public enum Step: String, Sendable, CaseIterable {
+    /// `BackupMaker`, as `cleave backup`, into the plan's own backup folder.
+    case backup
+    /// `Provisioner`, as `cleave provision`.
+    case provision
+    /// `Copier`, as `cleave copy`.
+    case copy
+    /// `Verifier`, as `cleave verify`.
+    case verify
+    /// `ConfigOutput` and `ConfigRecord`, as `cleave config --out`.
+    case config
+  }
+
+  /// The steps' names, in order.
+  public static let steps = Step.allCases.map(\.rawValue)
 
   /// What the run did: the steps it ran now with their seconds, those it found done, and what they left.
   public struct Outcome: Sendable {
@@ -55,37 +72,44 @@ public struct Runner: Sendable {
   /// - Returns: what each step did.
   /// - Throws: the failing step's `CleaveError`; verify's differences as `verificationFailed` (CLV4001).
   public func run() async throws -> Outcome {
-    let plan = try await PlanLoader.resolve(path: planPath, environment: environment)
+    let plan = try await PlanLoader.resolve(path: planPath, environment: environment, logger: logger)
     var outcome = Outcome()
     let clock = ContinuousClock()
-    func step(_ name: String, done: Bool, _ body: () async throws -> Void) async throws {
+    func step(_ step: Step, done: Bool, _ body: () async throws -> Void) async throws {
+      let name = step.rawValue
       announce(name, done)
       if done {
+        logger.info("run: \(name): done before, skipped")
         outcome.skipped.append(name)
         return
       }
       let start = clock.now
-      try await body()
+      try await logger.step("run: \(name)") { try await body() }
       let elapsed = clock.now - start
       outcome.seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     let backup = await RunBackup.current(for: plan)
     outcome.backupDirectory = backup
-    try await step("backup", done: backup != nil) { outcome.backupDirectory = try await RunBackup.make(for: plan) }
+    try await step(.backup, done: backup != nil) {
+      outcome.backupDirectory = try await RunBackup.make(for: plan, logger: logger)
+    }
 
     var provisioned: [ProvisionedService] = []
-    try await step("provision", done: false) {
-      provisioned = try await Provisioner(plan: plan, secretsPath: secretsPath).provisionAll()
+    try await step(.provision, done: false) {
+      var provisioner = Provisioner(plan: plan, secretsPath: secretsPath)
+      provisioner.logger = logger
+      provisioned = try await provisioner.provisionAll()
     }
 
     var recorded = await Self.outcomes(plan)
     let copied = plan.services.allSatisfy { recorded[$0.name]?["copy"]?.key == $0.outcomeKey(plan.identity) }
-    try await step("copy", done: copied) {
-      _ = try await Copier(
+    try await step(.copy, done: copied) {
+      var copier = Copier(
         plan: plan, provisioned: provisioned, jobs: jobs, workDirectory: NSTemporaryDirectory(),
-        reporter: SilentProgress()
-      ).run()
+        reporter: SilentProgress())
+      copier.logger = logger
+      _ = try await copier.run()
       recorded = await Self.outcomes(plan)
     }
 
@@ -95,8 +119,10 @@ public struct Runner: Sendable {
       }
       return verify.passed && verify.key == service.outcomeKey(plan.identity) && verify.finishedAt >= copy.finishedAt
     }
-    try await step("verify", done: verified) {
-      let summary = try await Verifier(plan: plan).run()
+    try await step(.verify, done: verified) {
+      var verifier = Verifier(plan: plan)
+      verifier.logger = logger
+      let summary = try await verifier.run()
       outcome.verify = summary
       guard summary.passed else {
         throw CleaveError(
@@ -107,7 +133,7 @@ public struct Runner: Sendable {
 
     let configKey = ConfigRecord.key(plan.identity, directory: configDirectory, format: configFormat)
     let configured = plan.services.allSatisfy { recorded[$0.name]?["config"]?.key == configKey }
-    try await step("config", done: configured) {
+    try await step(.config, done: configured) {
       let rendered = try await ConfigOutput(plan: plan.file, secretsPath: secretsPath, inlineSecrets: false)
         .render(configFormat)
       outcome.warnings += rendered.warnings

@@ -1,6 +1,7 @@
 import Catalog
 import CleaveCore
 import Foundation
+import Logging
 import PostgresDriver
 
 /// Turns a plan file and the source's catalog into the one resolved `SplitPlan` every command and stage takes.
@@ -12,9 +13,9 @@ public enum PlanLoader {
   ///
   /// - Throws: `CleaveError` for a bad plan (with its location), a plan without a source, or an unreachable
   ///   source.
-  public static func resolve(path: String, environment: [String: String], file: PlanFile? = nil) async throws
-    -> SplitPlan
-  {
+  public static func resolve(
+    path: String, environment: [String: String], file: PlanFile? = nil, logger: Logger = .silent
+  ) async throws -> SplitPlan {
     let file = try file ?? PlanDecoder.load(path: path, environment: environment)
     guard !file.source.url.isEmpty else {
       throw CleaveError(
@@ -23,10 +24,18 @@ public enum PlanLoader {
         at: file.source.location)
     }
     let catalog: DatabaseCatalog
-    do { catalog = try await CatalogReader.read(ConnInfo(file.source.url)) } catch var error as CleaveError {
+    do {
+      catalog = try await logger.step(
+        "reading the source's catalog", metadata: ["source": "\(ConnInfo(file.source.url))"]
+      ) { try await CatalogReader.read(ConnInfo(file.source.url)) }
+    } catch var error as CleaveError {
       error.location = error.location ?? file.source.location
       throw error
     }
-    return try PlanResolver(file: file, catalog: catalog).resolve()
+    let plan = try PlanResolver(file: file, catalog: catalog).resolve()
+    logger.info(
+      "plan resolved: \(plan.services.count) services, \(plan.owners.count) tables moved",
+      metadata: ["plan": "\(plan.identity)"])
+    return plan
   }
 }

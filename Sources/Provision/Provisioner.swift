@@ -1,5 +1,6 @@
 import CleaveCore
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 
@@ -10,6 +11,8 @@ import PostgresDriver
 public struct Provisioner: Sendable {
   let plan: SplitPlan
   let secretsPath: String
+  /// Where each service's provisioning is logged, with its duration.
+  public var logger: Logger = .silent
 
   /// - Parameters:
   ///   - plan: the resolved plan.
@@ -27,7 +30,10 @@ public struct Provisioner: Sendable {
     var secrets = try SecretsFile(path: secretsPath)
     var result: [ProvisionedService] = []
     for service in plan.services {
-      result.append(try await provision(service, secrets: &secrets))
+      result.append(
+        try await logger.step(
+          "provisioning service \(service.name)", metadata: ["target": "\(service.server)"]
+        ) { try await provision(service, secrets: &secrets) })
     }
     return result
   }

@@ -1,6 +1,7 @@
 import CleaveCore
 import Foundation
 import Freeze
+import Logging
 import Plan
 import PostgresDriver
 import Provision
@@ -17,6 +18,8 @@ public struct Rollback: Sendable {
   public var plan: SplitPlan
   public var services: [String]
   public var secretsPath: String
+  /// Where each action is logged, with its duration.
+  public var logger: Logger = .silent
 
   public init(plan: SplitPlan, services: [String], secretsPath: String) {
     self.plan = plan
@@ -141,7 +144,7 @@ public struct Rollback: Sendable {
     }
     for action in plan.actions {
       do {
-        try await perform(action)
+        try await logger.step("rollback: \(action)") { try await perform(action) }
       } catch let error as CleaveError {
         throw error
       } catch {

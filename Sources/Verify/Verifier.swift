@@ -1,6 +1,7 @@
 import Catalog
 import CleaveCore
 import Foundation
+import Logging
 import Plan
 import PostgresDriver
 import PostgresTools
@@ -20,6 +21,8 @@ public struct Verifier: Sendable {
   public var snapshot: String?
   /// Whether each service's result is recorded in its database (`OutcomeStore`), for `status` and `run`.
   public var records = true
+  /// Where each service's and table's verification is logged, with its duration.
+  public var logger: Logger = .silent
 
   public init(plan: SplitPlan, snapshot: String? = nil) {
     self.plan = plan
@@ -53,18 +56,21 @@ public struct Verifier: Sendable {
       defer { Task { await target.close() } }
       try await target.execute(SessionSettings.sql + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
       var results: [VerifySummary.TableResult] = []
-      for name in service.tables {
-        guard let table = catalog.table(name), table.kind == .ordinary else { continue }
-        results.append(
-          try await TableVerification(
+      try await logger.step("verify: the tables of service \(service.name)") {
+        for name in service.tables {
+          guard let table = catalog.table(name), table.kind == .ordinary else { continue }
+          let result = try await TableVerification(
             service: service, table: table, catalog: catalog, source: source, target: target
-          ).run())
+          ).run()
+          logger.debug("verify: \(name): \(result.status.rawValue), \(result.expectedRows) rows expected")
+          results.append(result)
+        }
       }
       Self.markMoves(&results)
       summary.tables += results
-      summary.schema += try await SchemaCheck(
-        service: service, catalog: catalog, plan: plan, source: source, target: target
-      ).run()
+      summary.schema += try await logger.step("verify: the schema of service \(service.name)") {
+        try await SchemaCheck(service: service, catalog: catalog, plan: plan, source: source, target: target).run()
+      }
       try? await target.execute("COMMIT")
     }
     try? await source.execute("COMMIT")
@@ -72,7 +78,9 @@ public struct Verifier: Sendable {
     if snapshot == nil, let before = writesBefore, let after = try? await Self.writes(to: planned, on: source) {
       summary.source.writesWhileVerifying = after - before
     }
-    summary.references = try await checkSoftReferences(plan: plan, catalog: catalog)
+    summary.references = try await logger.step("verify: soft references between services") {
+      try await checkSoftReferences(plan: plan, catalog: catalog)
+    }
     if records {
       for service in plan.services {
         let result = summary.result(of: service.name)

@@ -160,9 +160,36 @@ import Testing
     #expect(!result.stdout.contains(secret))
     #expect(!result.stderr.contains(secret))
     #expect(!seenInProcessList, "the password showed in a process's command line")
+    // --verbose logs every step and SQL phase with its duration, the source without its password.
+    for line in [
+      "reading the source's catalog: done in", "provisioning service films_\(suffix): done in",
+      "copy: snapshot, catalog and schema dump: done in", "copy: data, ",
+      "copy: post-data (indexes, constraints, triggers): done in",
+      "copy: finish (renames, drops, moves, outcomes): done in", "source=postgres://copy_reader:********@",
+    ] {
+      #expect(result.stderr.contains(line), "\(line) in: \(result.stderr)")
+    }
+    let verify = try await CLIRunner.run(["verify", "-f", plan, "-v"])
+    #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    #expect(verify.stderr.contains("verify: the tables of service films_\(suffix): done in"), "\(verify.stderr)")
+    #expect(!verify.stderr.contains(secret) && !verify.stdout.contains(secret))
     let again = try await CLIRunner.run(
       ["copy", "-f", plan, "--secrets", folder + "/secrets.env"],
       environment: [:])
     #expect(again.status == 0, "a second run is a no-op")
+    #expect(!again.stderr.contains("done in"), "without --verbose, no step is logged: \(again.stderr)")
+  }
+
+  /// Every command takes --verbose.
+  @Test func everyCommandTakesVerbose() async throws {
+    let commands = [
+      ["inspect"], ["plan"], ["init"], ["provision"], ["copy"], ["snapshot"], ["verify"], ["backup"], ["freeze"],
+      ["unfreeze"], ["rollback"], ["config"], ["run"], ["status"], ["migrate", "status"], ["migrate", "deploy"],
+      ["migrate", "new"], ["migrate", "resolve"], ["migrate", "lint"], ["migrate", "baseline"], ["migrate", "drift"],
+    ]
+    for command in commands {
+      let help = try await CLIRunner.run(command + ["--help"])
+      #expect(help.stdout.contains("--verbose"), "cleave \(command.joined(separator: " ")) --help: \(help.stdout)")
+    }
   }
 }

@@ -47,9 +47,13 @@ struct BackupCommand: AsyncParsableCommand {
           BackupReport(directory: check, manifest: manifest, restored: nil, checked: true).rendered(as: global.format))
         return
       }
-      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
+      let logger = global.makeLogger()
+      let plan = try await PlanLoader.resolve(
+        path: file, environment: ProcessInfo.processInfo.environment, logger: logger)
       let directory = dir ?? Self.defaultDirectory(plan: file)
-      let manifest = try await BackupMaker(plan: plan, directory: directory, all: all).run()
+      var maker = BackupMaker(plan: plan, directory: directory, all: all)
+      maker.logger = logger
+      let manifest = try await maker.run()
       var restored: [RestoreTest.Count]?
       if testRestore {
         let name = restoreTarget ?? plan.file.targets.first?.name ?? ""

@@ -41,6 +41,8 @@ struct ConfigCommand: AsyncParsableCommand {
   /// `--secrets`, or the default next to the plan.
   var secretsPath: String { secrets ?? SecretsLocation.defaultPath(forPlan: file) }
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if inlineSecrets && out == nil {
       throw ValidationError("--inline-secrets writes passwords only into files: give --out DIR")
@@ -50,8 +52,9 @@ struct ConfigCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let plan = try PlanDecoder.load(path: file, environment: ProcessInfo.processInfo.environment)
-      let rendered = try await ConfigOutput(plan: plan, secretsPath: secretsPath, inlineSecrets: inlineSecrets)
-        .render(format)
+      let rendered = try await logging.makeLogger().step("config: \(format.rawValue) settings and connection budget") {
+        try await ConfigOutput(plan: plan, secretsPath: secretsPath, inlineSecrets: inlineSecrets).render(format)
+      }
       for warning in rendered.warnings { Self.warn(warning) }
       let files = rendered.files
       guard let out else {

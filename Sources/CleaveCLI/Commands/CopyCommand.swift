@@ -1,4 +1,5 @@
 import ArgumentParser
+import CleaveCore
 import Copy
 import Foundation
 import Report
@@ -37,8 +38,9 @@ struct CopyCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let splitter = Split(
+      var splitter = Split(
         planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secretsPath)
+      splitter.logger = global.makeLogger()
       let summary = try await splitter.copy(
         jobs: split.jobs, workDirectory: workDir ?? NSTemporaryDirectory(), splitBytes: Int64(splitMB) << 20,
         reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy),

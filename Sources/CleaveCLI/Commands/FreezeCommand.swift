@@ -1,4 +1,5 @@
 import ArgumentParser
+import CleaveCore
 import Foundation
 import Freeze
 import Plan
@@ -28,8 +29,12 @@ struct FreezeCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
-      let records = try await Freezer(plan: plan, services: service).freeze(wait: .seconds(wait))
+      let logger = global.makeLogger()
+      let plan = try await PlanLoader.resolve(
+        path: file, environment: ProcessInfo.processInfo.environment, logger: logger)
+      var freezer = Freezer(plan: plan, services: service)
+      freezer.logger = logger
+      let records = try await freezer.freeze(wait: .seconds(wait))
       print(FreezeReport(records: records, action: "frozen").rendered(as: global.format))
     }
   }
@@ -50,8 +55,12 @@ struct UnfreezeCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
-      let tables = try await Freezer(plan: plan, services: service).unfreeze()
+      let logger = global.makeLogger()
+      let plan = try await PlanLoader.resolve(
+        path: file, environment: ProcessInfo.processInfo.environment, logger: logger)
+      var freezer = Freezer(plan: plan, services: service)
+      freezer.logger = logger
+      let tables = try await freezer.unfreeze()
       print(tables.isEmpty ? "nothing was frozen" : "unfrozen: " + tables.joined(separator: ", "))
     }
   }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Catalog
+import CleaveCore
 import PostgresDriver
 import Report
 

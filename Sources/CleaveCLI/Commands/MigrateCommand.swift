@@ -28,8 +28,10 @@ struct MigrateOptions: ParsableArguments {
   @OptionGroup var global: GlobalOptions
 
   func migrator() throws -> Migrator {
-    Migrator(
+    var migrator = Migrator(
       plan: try PlanDecoder.load(path: file, environment: ProcessInfo.processInfo.environment), services: service)
+    migrator.logger = global.makeLogger()
+    return migrator
   }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CleaveCore
 import Foundation
 import Plan
 import Report

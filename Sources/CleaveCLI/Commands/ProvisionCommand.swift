@@ -1,4 +1,5 @@
 import ArgumentParser
+import CleaveCore
 import Copy
 import Foundation
 import Provision
@@ -27,7 +28,8 @@ struct ProvisionCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secretsPath)
+      var split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secretsPath)
+      split.logger = global.makeLogger()
       let services = try await split.provision()
       print(ProvisionReport(services, secretsPath: secretsPath).text)
       SecretsWarning.check(secretsPath)

@@ -32,10 +32,15 @@ struct RollbackCommand: AsyncParsableCommand {
   @Flag(help: "Do it without asking.")
   var yes = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     try await reportingErrors {
-      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
-      let rollback = Rollback(plan: plan, services: service, secretsPath: secretsPath)
+      let logger = logging.makeLogger()
+      let plan = try await PlanLoader.resolve(
+        path: file, environment: ProcessInfo.processInfo.environment, logger: logger)
+      var rollback = Rollback(plan: plan, services: service, secretsPath: secretsPath)
+      rollback.logger = logger
       let steps = try await rollback.plan()
       print("rollback will:")
       for action in steps.actions { print("  " + action.description) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CleaveCore
 import Config
 import Copy
 import Foundation
@@ -29,6 +30,8 @@ struct RunCommand: AsyncParsableCommand {
   @Flag(help: "Rehearse: run the split against a restore of the backup, time each step, then remove it all.")
   var rehearse = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     try await reportingErrors {
       if rehearse {
@@ -48,15 +51,16 @@ struct RunCommand: AsyncParsableCommand {
       }
       let directory =
         configDir ?? (URL(fileURLWithPath: split.file).deletingLastPathComponent().path + "/.cleave/config")
-      let outcome = try await Runner(
+      var runner = Runner(
         planPath: split.file, environment: ProcessInfo.processInfo.environment, secretsPath: split.secretsPath,
         jobs: split.jobs,
         configDirectory: directory, configFormat: configFormat,
         announce: { step, skipped in
           // Written at once (not through print's buffer), so a watcher sees each step as it starts.
           FileHandle.standardOutput.write(Data((skipped ? "\(step): done before, skipped\n" : "\(step) ...\n").utf8))
-        }
-      ).run()
+        })
+      runner.logger = logging.makeLogger()
+      let outcome = try await runner.run()
       for warning in outcome.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
       for step in Runner.steps {
         let detail =
@@ -82,7 +86,8 @@ struct StatusCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
+      let plan = try await PlanLoader.resolve(
+        path: file, environment: ProcessInfo.processInfo.environment, logger: global.makeLogger())
       let status = try await Status.read(plan: plan)
       print(StatusReport(status).rendered(as: global.format))
     }

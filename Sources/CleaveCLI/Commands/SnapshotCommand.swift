@@ -1,4 +1,5 @@
 import ArgumentParser
+import CleaveCore
 import Foundation
 import Plan
 import PostgresDriver
@@ -20,10 +21,15 @@ struct SnapshotCommand: AsyncParsableCommand {
   @Option(name: .shortAndLong, help: "The plan file.")
   var file: String = "cleave.yml"
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     try await reportingErrors {
       let plan = try PlanDecoder.load(path: file, environment: ProcessInfo.processInfo.environment)
-      let snapshot = try await SourceSnapshot.export(from: ConnInfo(plan.source.url))
+      let source = ConnInfo(plan.source.url)
+      let snapshot = try await logging.makeLogger().step(
+        "exporting a snapshot of the source", metadata: ["source": "\(source)"]
+      ) { try await SourceSnapshot.export(from: source) }
       FileHandle.standardOutput.write(Data((snapshot.id + "\n").utf8))
       while readLine(strippingNewline: false) != nil {}
       await snapshot.release()

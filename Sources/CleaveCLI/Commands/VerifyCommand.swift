@@ -25,8 +25,12 @@ struct VerifyCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let plan = try await PlanLoader.resolve(path: file, environment: ProcessInfo.processInfo.environment)
-      let summary = try await Verifier(plan: plan, snapshot: snapshot).run()
+      let logger = global.makeLogger()
+      let plan = try await PlanLoader.resolve(
+        path: file, environment: ProcessInfo.processInfo.environment, logger: logger)
+      var verifier = Verifier(plan: plan, snapshot: snapshot)
+      verifier.logger = logger
+      let summary = try await verifier.run()
       if let html {
         do {
           try VerifyHTMLReport(summary).page().write(toFile: html, atomically: true, encoding: .utf8)

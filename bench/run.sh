@@ -11,6 +11,8 @@
 #
 # Writes docs/PERFORMANCE.md (or $OUT). Needs root or the postgres user; installs pgcopydb and GNU time.
 # PEERS=0 skips the other copy tools (for a quick look at cleave's own figures).
+# BASELINE=<git revision> also builds that revision's cleave and times its copy in the same run, each of its runs
+# right after one of this cleave's, so a change can be shown no slower than before on the same machine state.
 set -euo pipefail
 set -a  # every variable below is exported: the timed commands run in `bash -c`
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +22,7 @@ RUNS=${RUNS:-3}
 JOBS=${JOBS:-$(nproc)}
 MEMROWS=${MEMROWS:-1000000}
 PEERS=${PEERS:-1}
+BASELINE=${BASELINE:-}
 PIPE_DATA=""
 OUT=${OUT:-$ROOT/docs/PERFORMANCE.md}
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -37,11 +40,19 @@ WORK=$(mktemp -d /tmp/cleave-bench-XXXXXX)
 chown postgres "$WORK"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
+  if [ -n "$BASELINE" ]; then git -C "$ROOT" worktree remove --force "$WORK/baseline" >/dev/null 2>&1 || true; fi
   as_pg "$BIN/pg_ctl" -D "$WORK/src" -m fast stop >/dev/null 2>&1 || true
   as_pg "$BIN/pg_ctl" -D "$WORK/dst" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+if [ -n "$BASELINE" ]; then
+  echo "building cleave at $BASELINE for the baseline ..."
+  git -C "$ROOT" worktree add --detach "$WORK/baseline" "$BASELINE" >/dev/null
+  (cd "$WORK/baseline" && swift build -c release --product cleave >/dev/null)
+  BASE_CLEAVE="$WORK/baseline/.build/release/cleave"
+  BASE_NAME="cleave copy @ $(git -C "$ROOT" rev-parse --short "$BASELINE")"
+fi
 
 SETTINGS="-c shared_buffers=1GB -c maintenance_work_mem=512MB -c max_wal_size=8GB -c checkpoint_timeout=30min -c max_connections=100 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$WORK"
 for side in src:$SRC_PORT dst:$DST_PORT; do
@@ -116,10 +127,28 @@ run_cleave() {
     --format json > "$WORK/cleave-$(date +%s%N).json"
 }
 export -f run_cleave
-echo "cleave copy"; measure "cleave copy" setup_cleave run_cleave
+run_baseline() {
+  "$BASE_CLEAVE" copy -f "$WORK/cleave.yml" --secrets "$WORK/baseline-secrets.env" --jobs "$JOBS" \
+    --work-dir "$WORK/cleave-work" --format json > "$WORK/baseline-$(date +%s%N).json"
+}
+export -f run_baseline
+if [ -n "$BASELINE" ]; then
+  # Interleaved, one run of each at a time, so both see the same machine.
+  for run in $(seq 1 "$RUNS"); do
+    echo "cleave copy, and $BASE_NAME (run $run)"
+    RUNS=1 measure "cleave copy" setup_cleave run_cleave
+    RUNS=1 measure "$BASE_NAME" setup_cleave run_baseline
+  done
+else
+  echo "cleave copy"; measure "cleave copy" setup_cleave run_cleave
+fi
 CLEAVE_DATA=$(python3 - "$WORK" <<'PY'
 import glob, json, statistics, sys
-values = [json.load(open(f))["seconds"]["data"] for f in sorted(glob.glob(sys.argv[1] + "/cleave-*.json"))]
+values = []
+for f in sorted(glob.glob(sys.argv[1] + "/cleave-*.json")):
+    seconds = json.load(open(f))["seconds"]
+    # The data phase; a cleave whose sequences are a phase of their own counts them in, as before.
+    values.append(seconds["data"] + seconds.get("sequences", 0))
 print(f"{statistics.median(values):.2f}" if values else "n/a")
 PY
 )
@@ -262,7 +291,7 @@ done
 # --- report --------------------------------------------------------------------------------------------------
 python3 - "$RESULTS" "$MEM" "$OUT" "$DATA_BYTES" "$CLEAVE_DATA" "$PIPE_DATA" "$ORDERS" "$ITEMS" "$RUNS" "$JOBS" \
   "$VERIFY_RESULTS" "$VMEM" "$PEERS" <<'PY'
-import collections, platform, statistics, subprocess, sys
+import collections, os, platform, statistics, subprocess, sys
 results, mem, out, data_bytes, cleave_data, pipe_data, orders, items, runs, jobs, vresults, vmem, peers = sys.argv[1:]
 rows = collections.OrderedDict()
 for line in open(results):
@@ -280,7 +309,8 @@ lines = ["# Performance", "",
   "pagila and copies that service with each tool, side by side in one run, on two local PostgreSQL clusters "
   "(source and target on the same machine). Each figure is the median of the runs; MB/s is the heap size of "
   "`orders` + `order_items` divided by the end-to-end time (schema, data, indexes, constraints).", "",
-  f"- Command: `ORDERS={orders} ITEMS={items} RUNS={runs} JOBS={jobs}{'' if peers == '1' else ' PEERS=0'} bench/run.sh`",
+  f"- Command: `ORDERS={orders} ITEMS={items} RUNS={runs} JOBS={jobs}{'' if peers == '1' else ' PEERS=0'}"
+  f"{' BASELINE=' + os.environ['BASELINE'] if os.environ.get('BASELINE') else ''} bench/run.sh`",
   f"- Data: {orders} orders and {items} order_items, {mb:.0f} MB of heap",
   f"- Machine: {cpu()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, {mem_total} GiB; {pg}", "",
   "| tool | median seconds | MB/s | peak RSS (MB) | runs |", "|---|---|---|---|---|"]
@@ -298,6 +328,10 @@ lines += ["", "## Targets", ""]
 if "cleave copy" in medians and others:
     fastest = min(others, key=others.get)
     ratio = medians["cleave copy"] / others[fastest]
+    base = next((k for k in medians if k.startswith("cleave copy @")), None)
+    if base:
+        lines.append(f"- Against the baseline: cleave {medians['cleave copy']:.2f}s vs {base} {medians[base]:.2f}s: "
+                     f"**{medians['cleave copy'] / medians[base]:.2f}x** (runs interleaved).")
     lines.append(f"- End to end: cleave {medians['cleave copy']:.2f}s vs the fastest other tool ({fastest}) "
                  f"{others[fastest]:.2f}s: **{ratio:.2f}x** (target: at most 0.8x).")
 try:

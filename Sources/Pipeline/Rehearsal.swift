@@ -14,8 +14,9 @@ import Verify
 ///
 /// The backup is restored into `cleave_rehearsal_<random>` (marked `cleave: rehearsal`) on the plan's first
 /// target. The services run under rehearsal names (`<service>_rehearsal`, databases `<database>_rehearsal`,
-/// and so roles `<service>_rehearsal_owner` and `_app`), so nothing collides with the real split, and their
-/// passwords go to a secrets file of their own. The live source is only read, by the backup.
+/// and so roles `<database>_rehearsal_owner` and `_app`), and their marks name the scratch database as their
+/// source, so nothing collides with the real split; their passwords go to a secrets file of their own. The
+/// live source is only read, by the backup.
 public struct Rehearsal: Sendable {
   public var planPath: String
   public var environment: [String: String]

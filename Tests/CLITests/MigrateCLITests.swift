@@ -29,6 +29,24 @@ import Testing
     return (plan, service, folder)
   }
 
+  /// A role that happens to have the owner role's name, but that Cleave did not make, is left alone: the
+  /// migrations run as the connecting user (issue 11: it used to be taken over, and failed as CLV9999).
+  @Test func anUnrelatedRoleWithTheOwnersNameIsLeftAlone() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let temporary = try TemporaryFolder("migrate-owner")
+    defer { temporary.remove() }
+    let (plan, service, _) = try await fixture(sandbox, temporary, first: "CREATE TABLE notes (id int PRIMARY KEY);\n")
+    let admin = try await SerialConnection.connect(sandbox.connInfo())
+    try await admin.execute("CREATE ROLE \(service)_owner NOLOGIN")
+    let deployed = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+    let owner = try await SerialConnection.connect(sandbox.connInfo(database: service)).query(
+      "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'notes'"
+    ).scalar
+    #expect(owner == "postgres", "the table belongs to the connecting user, not to the look-alike role")
+    try await admin.execute("DROP ROLE \(service)_owner")
+  }
+
   @Test func statusNewLintAndStrictDeployExitAsCINeeds() async throws {
     let sandbox = try #require(PostgresSandbox.current)
     let temporary = try TemporaryFolder("migrate-cli")

@@ -102,6 +102,9 @@ public struct PlanProposer: Sendable {
       "# Review every service, then run `cleave plan -f cleave.yml` to see soft references and broken queries.",
       "# Every key is described in docs/plan-file.md.",
       "version: 1",
+      "# the plan's identity, written into the mark on everything Cleave creates for it; keep it when the file",
+      "# moves, and give a second plan for the same source another one",
+      "name: \(Self.scalar(catalog.database + "-split"))",
       "source:",
     ]
     if hasPassword {

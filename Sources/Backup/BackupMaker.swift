@@ -31,7 +31,13 @@ public struct BackupMaker: Sendable {
   /// - Throws: `CleaveError` when the source cannot be read or the files cannot be written.
   public func run() async throws -> BackupManifest {
     let source = plan.source
-    do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+    // The backup holds the moved tables' data: its folder is the owner's alone (0700) before any file is in it,
+    // and each file is 0600.
+    do {
+      try FileManager.default.createDirectory(
+        atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
+    } catch {
       throw CleaveError(.fileWriteFailed, "cannot create the backup folder \(directory): \(error.localizedDescription)")
     }
     let snapshot = try await SourceSnapshot.export(from: source)
@@ -68,7 +74,7 @@ public struct BackupMaker: Sendable {
     try? await reader.execute("COMMIT")
     await reader.close()
     await snapshot.release()
-    guard rename(partial, dump) == 0 else {
+    guard chmod(partial, 0o600) == 0, rename(partial, dump) == 0 else {
       throw CleaveError(.backupFailed, "cannot move the finished dump into place at \(dump)")
     }
     let digest = try FileDigest.of(dump)
@@ -109,11 +115,11 @@ public struct BackupMaker: Sendable {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let path = directory + "/" + BackupManifest.fileName
-    do {
-      try encoder.encode(manifest).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
+    let text: String
+    do { text = String(decoding: try encoder.encode(manifest), as: UTF8.self) } catch {
       throw CleaveError(.fileWriteFailed, "cannot write \(path): \(error.localizedDescription)")
     }
+    try PrivateFile.write(text, to: path, mode: 0o600, what: "the backup's manifest")
   }
 
   /// The manifest in `directory`.

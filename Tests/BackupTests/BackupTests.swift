@@ -26,6 +26,13 @@ import Testing
     let resolved = try await Split(planPath: plan, environment: [:], secretsPath: "").resolvedPlan()
     let directory = temporary.path + "/backup"
     let manifest = try await BackupMaker(plan: resolved, directory: directory, all: false).run()
+    // The moved tables' data is for the owner's eyes only (issue 12: backups were 0644).
+    func mode(_ path: String) throws -> Int? {
+      try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+    }
+    #expect(try mode(directory) == 0o700)
+    #expect(try mode(directory + "/" + BackupManifest.dumpName) == 0o600)
+    #expect(try mode(directory + "/" + BackupManifest.fileName) == 0o600)
 
     // The manifest counts every owned table holding data (payment's partitions, not its empty parent).
     let reader = try await SerialConnection.connect(source)

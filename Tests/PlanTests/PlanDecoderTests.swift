@@ -22,6 +22,16 @@ import Testing
   }
 
   static let cases: [Case] = [
+    // Issue 12: names that would write outside `.cleave/`, be cut by PostgreSQL, or fail the copy later.
+    Case(
+      yaml: header + "services:\n  ../../escape:\n    database: a\n", code: .planInvalidName, line: 6, column: 3,
+      hint: "______escape"),
+    Case(
+      yaml: header + "services:\n  a:\n    database: \(String(repeating: "d", count: 64))\n", code: .planInvalidName,
+      line: 7, column: 15, hint: "shorten"),
+    Case(
+      yaml: header + "services:\n  a:\n    database: shop\n    schema: Billing\n", code: .planInvalidName, line: 8,
+      column: 13, hint: "billing"),
     Case(yaml: "source:\n  url: x\n targets: {}\n", code: .planSyntax, line: 3, column: 2),
     Case(yaml: header + "servics:\n  a: {database: a}\n", code: .planUnknownKey, line: 5, column: 1, hint: "services"),
     Case(
@@ -120,5 +130,22 @@ import Testing
     let plan = try PlanDecoder.decode(yaml: yaml, path: "p.yml", environment: [:])
     #expect(plan.source.url == "postgres://x/y")
     #expect(plan.targets[0].endpoint.url == "host=h password=a$b")
+  }
+
+  /// Names Cleave makes from long database names keep their suffix and stay apart (issue 12: a 62-character
+  /// service name once made the owner and the application role one role).
+  @Test func longRoleNamesStayApartWithinPostgreSQLsLimit() {
+    let base = String(repeating: "x", count: 62)
+    let owner = PostgresIdentifier.fit(base, suffix: "_owner")
+    let app = PostgresIdentifier.fit(base, suffix: "_app")
+    #expect(owner != app && owner.hasSuffix("_owner") && app.hasSuffix("_app"))
+    #expect(owner.utf8.count <= 63 && app.utf8.count <= 63)
+    // Two names alike in their first 63 bytes stay different.
+    #expect(
+      PostgresIdentifier.fit(base + "_a", suffix: "_owner") != PostgresIdentifier.fit(base + "_b", suffix: "_owner"))
+    // Multi-byte characters are never cut in half.
+    let wide = PostgresIdentifier.fit(String(repeating: "é", count: 40), suffix: "_app")
+    #expect(wide.utf8.count <= 63 && String(decoding: Array(wide.utf8), as: UTF8.self) == wide)
+    #expect(PostgresIdentifier.fit("shop", suffix: "_owner") == "shop_owner")
   }
 }

@@ -135,6 +135,7 @@ public enum PlanDecoder {
   {
     let reader = try YAMLReader(node, file: file, context: "service \"\(name.value)\"")
     try reader.rejectUnknownKeys(allowed: serviceKeys)
+    try checkServiceName(name)
     let target = try reader.string("target")
     guard let database = try reader.string("database") else {
       throw CleaveError(
@@ -143,6 +144,17 @@ public enum PlanDecoder {
     }
     guard !database.value.isEmpty else {
       throw CleaveError(.planInvalidName, "service \"\(name.value)\" has an empty `database`", at: database.location)
+    }
+    try checkServerName(database, what: "database", service: name.value)
+    let schema = try reader.string("schema")
+    if let schema {
+      try checkServerName(schema, what: "schema", service: name.value)
+      guard schema.value == schema.value.lowercased() else {
+        throw CleaveError(
+          .planInvalidName, "service \"\(name.value)\" has `schema: \(schema.value)` in mixed case",
+          hint: "write it in lower case (`\(schema.value.lowercased())`), as PostgreSQL folds unquoted names; "
+            + "Cleave does not create mixed-case schemas", at: schema.location)
+      }
     }
     var transforms: [TableTransform] = []
     if let transformsNode = reader.node("transforms") {
@@ -161,13 +173,39 @@ public enum PlanDecoder {
     }
     return Service(
       name: name.value, location: name.location, target: target?.value, targetLocation: target?.location,
-      database: database.value, schema: try reader.string("schema")?.value, tables: try reader.list("tables"),
+      database: database.value, schema: schema?.value, tables: try reader.list("tables"),
       schemas: try reader.list("schemas"), transforms: transforms, ownerPassword: passwords[0],
       appPassword: passwords[1], migrations: try reader.string("migrations")?.value,
       pool: ConnectionPool(
         size: try reader.int("pool_size", minimum: 1)?.value,
         minimumIdle: try reader.int("min_idle", minimum: 0)?.value,
         replicas: try reader.int("replicas", minimum: 1)?.value))
+  }
+
+  /// A service's name names files and folders (configuration, work files) and environment variables: letters,
+  /// digits, `_`, `-` and `.`, not starting with `.` or `-`, so it can never reach outside its folder.
+  private static func checkServiceName(_ name: Located<String>) throws(CleaveError) {
+    let allowed = name.value.allSatisfy { $0.isLetter || $0.isNumber || "_-.".contains($0) }
+    guard !name.value.isEmpty, allowed, !name.value.hasPrefix("."), !name.value.hasPrefix("-") else {
+      throw CleaveError(
+        .planInvalidName,
+        "the service name \"\(name.value)\" may only hold letters, digits, `_`, `-` and `.`, "
+          + "and may not start with `.` or `-`",
+        hint: "it names files, folders and environment variables; call it e.g. `"
+          + PlanProposer.serviceName(name.value) + "`", at: name.location)
+    }
+  }
+
+  /// A database or schema name PostgreSQL keeps whole: at most 63 bytes (a longer one would be cut, and two
+  /// cut names could become one).
+  private static func checkServerName(_ name: Located<String>, what: String, service: String) throws(CleaveError) {
+    guard name.value.utf8.count <= PostgresIdentifier.maximumBytes else {
+      throw CleaveError(
+        .planInvalidName,
+        "service \"\(service)\" has a `\(what)` name of \(name.value.utf8.count) bytes; PostgreSQL keeps at most "
+          + "\(PostgresIdentifier.maximumBytes)",
+        hint: "shorten it: PostgreSQL would cut it, and two names cut alike would be one \(what)", at: name.location)
+    }
   }
 
   private static func transform(table: Located<String>, node: Node, file: String) throws(CleaveError) -> TableTransform

@@ -170,10 +170,12 @@ public struct Rollback: Sendable {
     case .dropSchema(let target, let database, let schema, _):
       let connection = try await admin(target, database: database)
       let roles = ServiceRoles(database: database, schema: schema)
-      try await connection.execute(
-        "DROP SCHEMA IF EXISTS \(try await connection.quoteIdentifier(schema)) CASCADE; "
-          + "DROP OWNED BY \(try await connection.quoteIdentifier(roles.owner)), "
-          + "\(try await connection.quoteIdentifier(roles.login))")
+      // One role at a time, the login first: `DROP OWNED BY owner, login` in one statement deletes the owner's
+      // default-privilege entry and then tries to revoke the login's grant in that same, gone, entry
+      // (`could not find tuple for default ACL`).
+      try await connection.execute("DROP SCHEMA IF EXISTS \(try await connection.quoteIdentifier(schema)) CASCADE")
+      try await connection.execute("DROP OWNED BY \(try await connection.quoteIdentifier(roles.login))")
+      try await connection.execute("DROP OWNED BY \(try await connection.quoteIdentifier(roles.owner))")
       await connection.close()
     case .dropRole(let target, let role, _):
       let connection = try await admin(target)

@@ -164,4 +164,50 @@ import Testing
     ).scalar
     #expect(left == "0", "the rehearsal removed everything it made, and made nothing of the real split")
   }
+
+  /// One service of a shared database rolled back alone: its schema and roles go, the other service's stay
+  /// (issue 12: this failed with `could not find tuple for default ACL`, and its hint looped).
+  @Test func oneServiceOfASharedDatabaseRollsBackAlone() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("shared_rb_src")
+    try await SerialConnection.connect(source).execute(
+      """
+      CREATE TABLE posts (id int PRIMARY KEY, title text);
+      CREATE TABLE users (id int PRIMARY KEY, email text);
+      INSERT INTO posts VALUES (1, 'one'); INSERT INTO users VALUES (1, 'a@example.com');
+      """)
+    let folder = try TemporaryFolder("shared-rb")
+    defer { folder.remove() }
+    let database = "shared_\(folder.suffix)"
+    let plan = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        posts:
+          database: \(database)
+          schema: post_schema
+          tables: [posts]
+        auth:
+          database: \(database)
+          schema: auth_schema
+          tables: [users]
+        """)
+    let copy = try await CLIRunner.run(["copy", "-f", plan])
+    #expect(copy.status == 0, "\(copy.stderr)")
+    let rollback = try await CLIRunner.run(["rollback", "-f", plan, "--service", "posts", "--yes"])
+    #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+    let shared = try await SerialConnection.connect(sandbox.connInfo(database: database))
+    #expect(try await shared.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'post_schema'").scalar == "0")
+    #expect(try await shared.query("SELECT count(*) FROM auth_schema.users").scalar == "1")
+    await shared.close()
+    let admin = try await SerialConnection.connect(sandbox.connInfo())
+    #expect(
+      try await admin.query("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", ["\(database)_post_schema_%"])
+        .scalar == "0")
+    #expect(
+      try await admin.query("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", ["\(database)_auth_schema_%"])
+        .scalar == "2")
+    let rest = try await CLIRunner.run(["rollback", "-f", plan, "--yes"])
+    #expect(rest.status == 0, "\(rest.stdout)\(rest.stderr)")
+    #expect(try await admin.query("SELECT count(*) FROM pg_database WHERE datname = $1", [database]).scalar == "0")
+  }
 }

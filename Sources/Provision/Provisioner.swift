@@ -64,6 +64,9 @@ public struct Provisioner: Sendable {
       if let login = secrets[roles.loginSecretKey] {
         secrets.set(ServiceRoles.configurationSecretKey(service: service.name), login)
       }
+      // CREATE DATABASE … OWNER and ALTER DEFAULT PRIVILEGES FOR ROLE need the admin to be a member of the owner
+      // role: a superuser is anyway, an admin with only CREATEDB and CREATEROLE is not until granted.
+      try await admin.execute("GRANT \(try await admin.quoteIdentifier(roles.owner)) TO CURRENT_USER")
       let shared = service.schema != nil
       if try await ensureDatabase(service, owner: roles.owner, shared: shared, mark: mark, admin: admin) {
         created.append("database \(service.database)")
@@ -78,7 +81,6 @@ public struct Provisioner: Sendable {
         """
         REVOKE CONNECT, TEMPORARY ON DATABASE \(quotedDatabase) FROM PUBLIC;
         GRANT CONNECT ON DATABASE \(quotedDatabase) TO \(owner), \(login);
-        GRANT \(owner) TO CURRENT_USER;
         """)
       if let schema = service.schema {
         let quotedSchema = try await inside.quoteIdentifier(schema)

@@ -70,8 +70,10 @@ struct PreDataRestore {
     for row in extensions.rows { script += "DROP EXTENSION IF EXISTS \(QualifiedName.quote(row[0] ?? "")) CASCADE;\n" }
     for row in schemas.rows { script += "DROP SCHEMA IF EXISTS \(QualifiedName.quote(row[0] ?? "")) CASCADE;\n" }
     let login = QualifiedName.quote(target.roles.login)
+    // Owned by the service's owner role, which owns the database (what `pg_database_owner` stands for) and
+    // which the admin is a member of; an admin that is not a superuser may not name `pg_database_owner`.
     script += """
-      CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+      CREATE SCHEMA public AUTHORIZATION \(QualifiedName.quote(target.roles.owner));
       REVOKE ALL ON SCHEMA public FROM PUBLIC;
       GRANT USAGE ON SCHEMA public TO \(login);
       """

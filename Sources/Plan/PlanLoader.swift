@@ -33,6 +33,16 @@ public enum PlanLoader {
       throw error
     }
     let plan = try PlanResolver(file: file, catalog: catalog).resolve()
+    if plan.services.contains(where: { !$0.transforms.isEmpty }) {
+      let source: SerialConnection
+      do { source = try await SerialConnection.connect(plan.source, readOnly: true) } catch {
+        throw CleaveError(connecting: error, role: "source")
+      }
+      defer { Task { await source.close() } }
+      try await logger.step("checking the plan's SQL on the source") {
+        try await ProjectionCheck.run(plan, catalog: catalog, on: source)
+      }
+    }
     logger.info(
       "plan resolved: \(plan.services.count) services, \(plan.owners.count) tables moved",
       metadata: ["plan": "\(plan.identity)"])

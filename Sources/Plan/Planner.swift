@@ -28,6 +28,10 @@ public struct Planner: Sendable {
     }
     let catalog = try await CatalogReader(connection: connection).read()
     let plan = try PlanResolver(file: file, catalog: catalog).resolve(strict: strict)
+    do { try await ProjectionCheck.run(plan, catalog: catalog, on: connection) } catch {
+      await connection.close()
+      throw error
+    }
     var statements: [RecordedStatement]?
     var reason: String?
     if catalog.hasStatStatements {

@@ -1,0 +1,56 @@
+import CleaveCore
+import CleaveTestSupport
+import Foundation
+import Plan
+import PostgresDriver
+import Testing
+
+/// Plan mistakes that used to pass `cleave plan` and fail later (the copy with exit 7, verify with exit 70) are
+/// found by `cleave plan` itself, at their place in the plan (issue 12).
+@Suite(.postgres, .tags(.integration)) struct ProjectionCheckTests {
+  struct Case: Sendable, CustomTestStringConvertible {
+    var transform: String
+    var line: Int
+    var column: Int
+    var reason: String
+    var testDescription: String { reason }
+  }
+
+  static let cases: [Case] = [
+    Case(transform: "where: \"deleted_at IS NULL -- only live rows\"", line: 10, column: 16, reason: "syntax error"),
+    Case(transform: "where: \"title\"", line: 10, column: 16, reason: "must be type boolean"),
+    Case(
+      transform: "columns:\n          slug: { add: \"lower(title)\", type: nosuchtype }", line: 11, column: 19,
+      reason: "type \"nosuchtype\" does not exist"),
+    Case(transform: "where: \"true); SELECT 1; --\"", line: 10, column: 16, reason: "syntax error"),
+  ]
+
+  @Test(arguments: cases) func planFindsTheMistakeWhereItIsWritten(_ bad: Case) async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("check_src")
+    try await SerialConnection.connect(source).execute(
+      "CREATE TABLE posts (id int PRIMARY KEY, title text, deleted_at timestamptz)")
+    let folder = try TemporaryFolder("check")
+    defer { folder.remove() }
+    let path = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        content:
+          database: content_\(folder.suffix)
+          tables: [posts]
+          transforms:
+            posts:
+              \(bad.transform)
+        """)
+    do {
+      _ = try await Planner(planPath: path, environment: [:]).run()
+      Issue.record("cleave plan accepted \(bad.transform)")
+    } catch let error as CleaveError {
+      #expect(error.code == .planInvalidTransform, "\(error)")
+      #expect(error.message.contains(bad.reason), "\(error)")
+      #expect(error.location?.line == bad.line && error.location?.column == bad.column, "\(error)")
+    }
+    // Every command that loads the plan stops there too, before it touches a target.
+    await #expect(throws: CleaveError.self) { _ = try await PlanLoader.resolve(path: path, environment: [:]) }
+  }
+}

@@ -23,6 +23,15 @@ import Testing
       transform: "columns:\n          slug: { add: \"lower(title)\", type: nosuchtype }", line: 11, column: 19,
       reason: "type \"nosuchtype\" does not exist"),
     Case(transform: "where: \"true); SELECT 1; --\"", line: 10, column: 16, reason: "syntax error"),
+    // Volatile functions could write to the source even in a read-only transaction (lo_create did), or read a
+    // server file (pg_read_file): refused before anything runs.
+    Case(
+      transform: "where: \"lo_create(0) > 0\"", line: 10, column: 16,
+      reason: "lo_create(), which the source marks volatile"),
+    Case(
+      transform: "columns:\n          host: { add: \"pg_catalog.pg_read_file('/etc/hostname')\", type: text }",
+      line: 11,
+      column: 19, reason: "pg_catalog.pg_read_file(), which the source marks volatile"),
   ]
 
   @Test(arguments: cases) func planFindsTheMistakeWhereItIsWritten(_ bad: Case) async throws {
@@ -50,7 +59,11 @@ import Testing
       #expect(error.message.contains(bad.reason), "\(error)")
       #expect(error.location?.line == bad.line && error.location?.column == bad.column, "\(error)")
     }
-    // Every command that loads the plan stops there too, before it touches a target.
+    // Every command that loads the plan stops there too, before it touches a target, and nothing was written.
     await #expect(throws: CleaveError.self) { _ = try await PlanLoader.resolve(path: path, environment: [:]) }
+    let objects = try await SerialConnection.connect(source).query(
+      "SELECT count(*) FROM pg_largeobject_metadata"
+    ).scalar
+    #expect(objects == "0", "no large object was created on the source")
   }
 }

@@ -50,6 +50,14 @@ public struct Provisioner: Sendable {
     var created: [String] = []
     do {
       // Everything in the way is found before anything is made, so a refusal leaves nothing behind.
+      for (role, given) in [(roles.owner, service.ownerPassword), (roles.login, service.appPassword)] {
+        guard let given, !SecretsFile.canWrite(given) else { continue }
+        throw CleaveError(
+          .secretsUnreadable,
+          "the plan's password for \(role) (service \"\(service.name)\") holds a single quote or a line break, which "
+            + "no secrets file can hold so that both a shell and a dotenv parser read it back exactly",
+          hint: "choose a password without `'` or line breaks (in the plan's `${…}` variable)")
+      }
       try await checkNothingInTheWay(service, roles: roles, mark: mark, admin: admin)
       for (role, key, given) in [
         (roles.owner, roles.ownerSecretKey, service.ownerPassword),

@@ -45,11 +45,21 @@ public struct SecretsFile: Sendable {
     }
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
       guard let equals = line.firstIndex(of: "=") else { continue }
-      entries.append((String(line[..<equals]), String(line[line.index(after: equals)...])))
+      var value = String(line[line.index(after: equals)...])
+      // Written single-quoted (`KEY='value'`); a file of an older Cleave has bare values.
+      if value.count >= 2, value.hasPrefix("'"), value.hasSuffix("'") { value = String(value.dropFirst().dropLast()) }
+      entries.append((String(line[..<equals]), value))
     }
   }
 
   public subscript(key: String) -> String? { entries.last { $0.key == key }?.value }
+
+  /// Whether `value` can be written so that a POSIX shell (`set -a; . file`) and a dotenv parser both read it
+  /// back exactly: single-quoted, so nothing in it expands or escapes, which holds for every character but the
+  /// single quote itself and a line break.
+  public static func canWrite(_ value: String) -> Bool {
+    !value.contains("'") && !value.contains("\n") && !value.contains("\r") && !value.contains("\0")
+  }
 
   /// Sets `key`, keeping the order keys were first written in.
   public mutating func set(_ key: String, _ value: String) {
@@ -75,6 +85,13 @@ public struct SecretsFile: Sendable {
   /// - Throws: `CleaveError` when the file cannot be written, or when a file is there that Cleave did not write
   ///   for this plan: such a file is never overwritten.
   public func save(for identity: PlanIdentity) throws(CleaveError) {
+    if let bad = entries.first(where: { !Self.canWrite($0.value) }) {
+      throw CleaveError(
+        .secretsUnreadable,
+        "the password for \(bad.key) holds a single quote or a line break, which no secrets file can hold so that "
+          + "both a shell and a dotenv parser read it back exactly",
+        hint: "choose a password without `'` or line breaks for that role (in the plan's `${…}` variable)")
+    }
     if exists && !belongs(to: identity) {
       throw CleaveError(
         isCleaves ? .madeForAnotherPlan : .secretsUnreadable,
@@ -85,7 +102,7 @@ public struct SecretsFile: Sendable {
     }
     let text =
       "\(Self.header) for \(identity). Passwords of the roles it created; keep this file out of version control.\n"
-      + entries.map { "\($0.key)=\($0.value)\n" }.joined()
+      + entries.map { "\($0.key)='\($0.value)'\n" }.joined()
     try PrivateFile.write(text, to: path, mode: 0o600, what: "the secrets file")
   }
 

@@ -44,7 +44,7 @@ import Testing
     let key = "THINGS_\(temporary.suffix.uppercased())_DB_PASSWORD="
     let line = try #require(
       try String(contentsOfFile: secrets, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix(key) })
-    let password = String(line.dropFirst(key.count))
+    let password = String(line.dropFirst(key.count)).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
     #expect(password.count == 32 && !spring.contains(password))
     #expect(try String(contentsOfFile: out + "/.env", encoding: .utf8).contains(password))
   }

@@ -57,4 +57,53 @@ import Testing
     #expect(provision.stderr.contains("Cleave did not write it"), "\(provision.stderr)")
     #expect(try String(contentsOfFile: foreign, encoding: .utf8) == "API_TOKEN=keep-me\n")
   }
+
+  /// A password from the plan's environment holding shell syntax is written so that `set -a; . file` reads it
+  /// back exactly and runs nothing; one that no secrets file can hold for both a shell and a dotenv parser (a
+  /// single quote, a line break) is refused before any role exists (issue 12).
+  @Test func hostilePasswordsAreReadBackExactlyOrRefused() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("hostile_src")
+    try await SerialConnection.connect(source).execute("CREATE TABLE things (id int PRIMARY KEY)")
+    let folder = try TemporaryFolder("hostile")
+    defer { folder.remove() }
+    let marker = folder.path + "/ran"
+    let hostile = "a$(touch \(marker))b`touch \(marker)`$$ \"q\" \\n #x ${HOME} ;|&"
+    let plan = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        things:
+          database: things_\(folder.suffix)
+          tables: [things]
+          app_password: ${HOSTILE_PW}
+        """)
+    let provision = try await CLIRunner.run(["provision", "-f", plan], environment: ["HOSTILE_PW": hostile])
+    #expect(provision.status == 0, "\(provision.stderr)")
+    let secrets = folder.path + "/cleave.secrets.env"
+    let key = "THINGS_\(folder.suffix.uppercased())_APP_PASSWORD"
+    let shell = try await ToolRunner.run(
+      "/bin/sh", ["-c", "set -a; . \"$1\"; printf '%s' \"$\(key)\"", "sh", secrets])
+    #expect(shell.succeeded, "\(shell.standardError)")
+    #expect(shell.standardOutput == hostile, "the shell read back \(shell.standardOutput)")
+    #expect(!FileManager.default.fileExists(atPath: marker), "sourcing the secrets file ran a command")
+
+    for refused in ["it's", "two\nlines"] {
+      let other = try TemporaryFolder("refused")
+      defer { other.remove() }
+      let otherPlan = try other.writePlan(
+        source: source.flattened, target: sandbox.connInfo().rawValue,
+        services: """
+          things:
+            database: things_\(other.suffix)
+            tables: [things]
+            app_password: ${HOSTILE_PW}
+          """)
+      let result = try await CLIRunner.run(["provision", "-f", otherPlan], environment: ["HOSTILE_PW": refused])
+      #expect(result.status != 0 && result.stderr.contains("single quote or a line break"), "\(result.stderr)")
+      let roles = try await SerialConnection.connect(sandbox.connInfo()).query(
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", ["things_\(other.suffix)%"]
+      ).scalar
+      #expect(roles == "0", "a refused password leaves no role behind")
+    }
+  }
 }

@@ -122,7 +122,7 @@ import Testing
     let secrets = try String(contentsOfFile: fixture.secretsPath, encoding: .utf8)
     func password(_ key: String) throws -> String {
       let line = try #require(secrets.split(separator: "\n").first { $0.hasPrefix(key + "=") })
-      return String(line.dropFirst(key.count + 1))
+      return String(line.dropFirst(key.count + 1)).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
     }
     // The application role logs in with a password (the sandbox demands one for this group).
     let admin = try await SerialConnection.connect(fixture.sandbox.connInfo())
@@ -195,7 +195,7 @@ import Testing
       fixture.database("notes").with("user", app).with("password", "from-the-environment-42"))
     #expect(try await connection.query("SELECT current_user").scalar == app)
     let secrets = try String(contentsOfFile: fixture.secretsPath, encoding: .utf8)
-    #expect(secrets.contains("=from-the-environment-42"))
+    #expect(secrets.contains("='from-the-environment-42'"))
   }
 
   /// The `auth_schema` / `post_schema` layout: two services in one shared database, a schema each.
@@ -246,7 +246,8 @@ import Testing
     let secrets = try String(contentsOfFile: fixture.secretsPath, encoding: .utf8)
     let key = placesApp.uppercased() + "_PASSWORD="
     let password = try #require(secrets.split(separator: "\n").first { $0.hasPrefix(key) }).dropFirst(key.count)
-    let app = try await SerialConnection.connect(shared.with("user", placesApp).with("password", String(password)))
+      .trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+    let app = try await SerialConnection.connect(shared.with("user", placesApp).with("password", password))
     #expect(try await app.query("SELECT count(*) > 0 FROM places.city").scalar == "t")
     let denied = await #expect(throws: PostgresError.self) { try await app.query("SELECT * FROM films.film LIMIT 1") }
     #expect(denied?.sqlState == "42501")

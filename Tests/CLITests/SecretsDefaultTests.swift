@@ -69,14 +69,18 @@ import Testing
     defer { folder.remove() }
     let marker = folder.path + "/ran"
     let hostile = "a$(touch \(marker))b`touch \(marker)`$$ \"q\" \\n #x ${HOME} ;|&"
-    let plan = try folder.writePlan(
-      source: source.flattened, target: sandbox.connInfo().rawValue,
-      services: """
-        things:
-          database: things_\(folder.suffix)
-          tables: [things]
-          app_password: ${HOSTILE_PW}
-        """)
+    /// A plan in `folder` whose application role's password comes from `HOSTILE_PW`.
+    func passwordPlan(_ folder: TemporaryFolder) throws -> String {
+      try folder.writePlan(
+        source: source.flattened, target: sandbox.connInfo().rawValue,
+        services: """
+          things:
+            database: things_\(folder.suffix)
+            tables: [things]
+            app_password: ${HOSTILE_PW}
+          """)
+    }
+    let plan = try passwordPlan(folder)
     let provision = try await CLIRunner.run(["provision", "-f", plan], environment: ["HOSTILE_PW": hostile])
     #expect(provision.status == 0, "\(provision.stderr)")
     let secrets = folder.path + "/cleave.secrets.env"
@@ -90,14 +94,7 @@ import Testing
     for refused in ["it's", "two\nlines"] {
       let other = try TemporaryFolder("refused")
       defer { other.remove() }
-      let otherPlan = try other.writePlan(
-        source: source.flattened, target: sandbox.connInfo().rawValue,
-        services: """
-          things:
-            database: things_\(other.suffix)
-            tables: [things]
-            app_password: ${HOSTILE_PW}
-          """)
+      let otherPlan = try passwordPlan(other)
       let result = try await CLIRunner.run(["provision", "-f", otherPlan], environment: ["HOSTILE_PW": refused])
       #expect(result.status != 0 && result.stderr.contains("single quote or a line break"), "\(result.stderr)")
       let roles = try await SerialConnection.connect(sandbox.connInfo()).query(

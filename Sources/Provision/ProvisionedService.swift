@@ -11,4 +11,7 @@ public struct ProvisionedService: Sendable {
   public var roles: ServiceRoles
   /// What this run created (`database catalog_db`, `role catalog_owner`); empty when everything existed already.
   public var created: [String]
+  /// Other databases of the target server the application role can connect to (through `PUBLIC`'s `CONNECT`,
+  /// which PostgreSQL grants by default): Cleave reports them and changes nothing it did not create.
+  public var alsoReachable: [String] = []
 }

@@ -107,9 +107,18 @@ public struct Provisioner: Sendable {
         ALTER DEFAULT PRIVILEGES FOR ROLE \(owner) GRANT EXECUTE ON FUNCTIONS TO \(login);
         """)
       try secrets.save(for: plan.identity)
-      return ProvisionedService(
+      // Least privilege ends at the service's own database only if the others refuse its login too.
+      let reachable = try await admin.query(
+        """
+        SELECT datname FROM pg_database WHERE datallowconn AND datname <> $1
+          AND has_database_privilege($2, oid, 'CONNECT') ORDER BY datname
+        """, [service.database, roles.login]
+      ).rows.compactMap { $0.first ?? nil }
+      var provisioned = ProvisionedService(
         name: service.name, database: database, databaseName: service.database, schema: service.schema,
         roles: roles, created: created)
+      provisioned.alsoReachable = reachable
+      return provisioned
     } catch let error as CleaveError {
       throw error
     } catch let error as PostgresError {

@@ -50,6 +50,13 @@ public struct ProvisionReport: Sendable {
         + (service.created.isEmpty ? ", all there already" : "; created " + service.created.joined(separator: ", "))
     }
     lines.append("passwords: \(secretsPath) (mode 0600; never printed)")
+    for service in services where !service.alsoReachable.isEmpty {
+      lines.append(
+        "warning: \(service.roles.login) can also connect to "
+          + service.alsoReachable.joined(separator: ", ")
+          + " (PUBLIC has CONNECT there); Cleave changes nothing it did not create: to close it, "
+          + "REVOKE CONNECT ON DATABASE … FROM PUBLIC and grant it to the roles that need it")
+    }
     return lines.joined(separator: "\n")
   }
 }

@@ -41,4 +41,31 @@ import Testing
       ).scalar == "0")
     try await superuser.execute("DROP ROLE \(admin)")
   }
+
+  /// Provision says which other databases of the target the application role can still reach (PostgreSQL
+  /// grants CONNECT to PUBLIC by default), and that report is true (issue 12).
+  @Test func provisionReportsTheOtherDatabasesTheLoginCanReach() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("reach_src")
+    try await SerialConnection.connect(source).execute("CREATE TABLE notes (id int PRIMARY KEY)")
+    let folder = try TemporaryFolder("reach")
+    defer { folder.remove() }
+    let database = "reach_\(folder.suffix)"
+    let plan = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        notes:
+          database: \(database)
+          tables: [notes]
+        """)
+    let provision = try await CLIRunner.run(["provision", "-f", plan])
+    #expect(provision.status == 0, "\(provision.stderr)")
+    let warning = try #require(
+      provision.stdout.split(separator: "\n").first { $0.hasPrefix("warning: \(database)_app can also connect to") })
+    #expect(warning.contains("postgres") && warning.contains("template1") && !warning.contains(" \(database),"))
+    // The report is true: the application role does get into `postgres`.
+    let inside = try await SerialConnection.connect(sandbox.connInfo(database: "postgres", user: "\(database)_app"))
+    #expect(try await inside.query("SELECT current_user").scalar == "\(database)_app")
+    await inside.close()
+  }
 }

@@ -26,7 +26,7 @@ extension Logger {
 
   /// A duration as seconds with three decimals: `1.234 s`.
   public static func seconds(_ duration: Duration) -> String {
-    let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    let value = duration.inSeconds
     return "\((value * 1000).rounded() / 1000) s"
   }
 }

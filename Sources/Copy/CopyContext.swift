@@ -30,7 +30,7 @@ struct PhaseTimer {
 
   mutating func end(_ phase: String) {
     let elapsed = clock.now - start
-    seconds[phase] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    seconds[phase] = elapsed.inSeconds
     start = clock.now
   }
 }

@@ -47,7 +47,7 @@ public struct Rehearsal: Sendable {
       timings.append(
         Timing(
           step: step,
-          seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+          seconds: elapsed.inSeconds))
       return result
     }
     let plan = try await PlanLoader.resolve(path: planPath, environment: environment)

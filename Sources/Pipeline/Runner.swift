@@ -86,7 +86,7 @@ public struct Runner: Sendable {
       let start = clock.now
       try await logger.step("run: \(name)") { try await body() }
       let elapsed = clock.now - start
-      outcome.seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+      outcome.seconds[name] = elapsed.inSeconds
     }
 
     let backup = await RunBackup.current(for: plan)

@@ -52,9 +52,7 @@ public struct Status: Sendable, Codable {
         name: service.name, database: service.database, provisioned: false, copySteps: 0, copiedAt: nil,
         verifiedAt: nil, frozenTables: 0, frozenAt: nil, writesSinceFreeze: 0, configuredAt: nil, next: "")
       if let admin = try? await SerialConnection.connect(service.server) {
-        let comment = try? await admin.query(
-          "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", [service.database]
-        ).scalar
+        let comment = (try? await ObjectComment.database(service.database, on: admin)) ?? nil
         entry.provisioned =
           comment == Provenance.mark(service: service.name, identity: plan.identity)
           || (service.schema != nil && comment == Provenance.sharedDatabaseMark(identity: plan.identity))

@@ -23,22 +23,25 @@ public enum PlanLoader {
         hint: "a plan without a source serves `cleave migrate` only; add `source: { url: … }`",
         at: file.source.location)
     }
+    // One read-only session reads the catalog and checks the plan's SQL.
+    let source: SerialConnection
+    do { source = try await SerialConnection.connect(ConnInfo(file.source.url), readOnly: true) } catch {
+      var failure = CleaveError(connecting: error, role: "source")
+      failure.location = file.source.location
+      throw failure
+    }
+    defer { Task { await source.close() } }
     let catalog: DatabaseCatalog
     do {
       catalog = try await logger.step(
         "reading the source's catalog", metadata: ["source": "\(ConnInfo(file.source.url))"]
-      ) { try await CatalogReader.read(ConnInfo(file.source.url)) }
+      ) { try await CatalogReader(connection: source).read() }
     } catch var error as CleaveError {
       error.location = error.location ?? file.source.location
       throw error
     }
     let plan = try PlanResolver(file: file, catalog: catalog).resolve()
     if plan.services.contains(where: { !$0.transforms.isEmpty }) {
-      let source: SerialConnection
-      do { source = try await SerialConnection.connect(plan.source, readOnly: true) } catch {
-        throw CleaveError(connecting: error, role: "source")
-      }
-      defer { Task { await source.close() } }
       try await logger.step("checking the plan's SQL on the source") {
         try await ProjectionCheck.run(plan, catalog: catalog, on: source)
       }

@@ -134,10 +134,8 @@ public struct Provisioner: Sendable {
   private func ensureRole(
     _ role: String, key: String, given: String?, mark: String, admin: SerialConnection, secrets: inout SecretsFile
   ) async throws -> Bool {
-    let existing = try await admin.query(
-      "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role])
-    if let row = existing.namedRows.first {
-      guard row["comment"] == mark else { throw inTheWay("role \(role)", comment: row["comment"]) }
+    if let comment = try await ObjectComment.role(role, on: admin) {
+      guard comment == mark else { throw inTheWay("role \(role)", comment: comment) }
       if let given, secrets[key] == nil {
         secrets.set(key, given)  // the plan holds it; record it for the per-service configuration
         return false
@@ -217,10 +215,9 @@ public struct Provisioner: Sendable {
       throw inTheWay("database \(service.database) on target \"\(service.target)\"", comment: database["comment"])
     }
     for role in [roles.owner, roles.login] {
-      let row = try await admin.query(
-        "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role]
-      ).namedRows.first
-      if let row, row["comment"] != mark { throw inTheWay("role \(role)", comment: row["comment"]) }
+      if let comment = try await ObjectComment.role(role, on: admin), comment != mark {
+        throw inTheWay("role \(role)", comment: comment)
+      }
     }
   }
 

@@ -25,15 +25,13 @@ public enum StagingDatabase {
       throw CleaveError(connecting: error, role: "target \"\(service.target)\" of service \"\(service.name)\"")
     }
     defer { Task { await admin.close() } }
-    let existing = try await admin.query(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [name])
     let quoted = try await admin.quoteIdentifier(name)
-    if let row = existing.namedRows.first {
-      guard row["comment"] == mark else {
+    if let comment = try await ObjectComment.database(name, on: admin) {
+      guard comment == mark else {
         throw CleaveError(
-          Provenance.isCleaves(row["comment"]) ? .madeForAnotherPlan : .notCreatedByCleave,
+          Provenance.isCleaves(comment) ? .madeForAnotherPlan : .notCreatedByCleave,
           "database \(name) exists on target \"\(service.target)\" and is not this plan's staging database: "
-            + Provenance.owner(of: row["comment"]),
+            + Provenance.owner(of: comment),
           hint: "drop or rename it; Cleave stages service \"\(service.name)\" there before moving it into its schema")
       }
     } else {
@@ -53,9 +51,9 @@ public enum StagingDatabase {
     let admin = try await SerialConnection.connect(service.server)
     defer { Task { await admin.close() } }
     let name = name(for: service)
-    let existing = try await admin.query(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [name])
-    guard existing.namedRows.first?["comment"] == Provenance.stagingMark(service: service.name, identity: identity)
+    guard
+      try await ObjectComment.database(name, on: admin)
+        == Provenance.stagingMark(service: service.name, identity: identity)
     else { return }
     try await admin.execute("DROP DATABASE \(try await admin.quoteIdentifier(name)) WITH (FORCE)")
   }

@@ -55,10 +55,7 @@ public struct Rollback: Sendable {
       let admin = try await admin(service)
       defer { Task { await admin.close() } }
       func databaseComment(_ name: String) async throws -> String?? {
-        let rows = try await admin.query(
-          "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", [name]
-        ).namedRows
-        return rows.first.map { $0["comment"] }
+        try await ObjectComment.database(name, on: admin)
       }
       func leave(_ object: String, _ comment: String?) {
         leftAlone.append(
@@ -93,14 +90,11 @@ public struct Rollback: Sendable {
       }
       let roles = ServiceRoles(for: service)
       for role in [roles.login, roles.owner] {
-        let rows = try await admin.query(
-          "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1", [role]
-        ).namedRows
-        guard let row = rows.first else { continue }
-        if row["comment"] == mark {
+        guard let comment = try await ObjectComment.role(role, on: admin) else { continue }
+        if comment == mark {
           roleActions.append(.dropRole(target: service.target, role: role, service: service.name))
         } else {
-          leave("role \(role)", row["comment"])
+          leave("role \(role)", comment)
         }
       }
     }

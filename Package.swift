@@ -73,7 +73,9 @@ let package = Package(
       swiftSettings: settings),
     .executableTarget(name: "cleave-demo", dependencies: ["CleaveCLI", "CleaveTestSupport"], swiftSettings: settings),
 
-    .testTarget(name: "DriverTests", dependencies: ["PostgresDriver", "CleaveTestSupport"], swiftSettings: settings),
+    .testTarget(
+      name: "DriverTests", dependencies: ["PostgresDriver", "PostgresTools", "CleaveTestSupport"],
+      swiftSettings: settings),
     .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CleaveTestSupport"], swiftSettings: settings),
     .testTarget(name: "SQLParserTests", dependencies: ["SQLParser"], swiftSettings: settings),
     .testTarget(name: "PlanTests", dependencies: ["Plan", "CleaveTestSupport"], swiftSettings: settings),

@@ -15,11 +15,9 @@ extension CleaveError {
       self.init(
         .authenticationFailed, "the \(role) (\(error.server)) refused the login: \(error.message)",
         hint: "check the user and password in the URL, PGPASSWORD or ~/.pgpass; the password is never printed")
-    } else if error.message.contains("invalid connection option") || error.message.contains("invalid URI")
-      || error.message.contains("missing \"=\"")
-    {
+    } else if error.kind == .connectionString {
       self.init(
-        .invalidConnectionString, "the \(role) connection string is not valid: \(error.message)",
+        .invalidConnectionString, "the \(role) connection string (\(error.server)) \(error.message)",
         hint: "use a URL (postgres://user@host:5432/db) or key=value pairs (host=… dbname=…), as psql takes")
     } else {
       self.init(

@@ -6,39 +6,32 @@ extension ConnInfo {
   ///
   /// - Throws: `PostgresError` with kind `.connection` when libpq cannot read the string.
   public func options() throws(PostgresError) -> [String: String] {
-    var errorMessage: UnsafeMutablePointer<CChar>?
-    var result: [String: String] = [:]
-    if !rawValue.isEmpty {
-      guard let parsed = PQconninfoParse(rawValue, &errorMessage) else {
-        let message = errorMessage.map { String(cString: $0) } ?? "cannot parse the connection string"
-        if let errorMessage { PQfreemem(errorMessage) }
-        throw PostgresError(
-          kind: .connection, message: message.trimmingCharacters(in: .whitespacesAndNewlines), server: redacted)
-      }
-      defer { PQconninfoFree(parsed) }
-      var option = parsed
-      while let keyword = option.pointee.keyword {
-        if let value = option.pointee.val { result[String(cString: keyword)] = String(cString: value) }
-        option += 1
-      }
-    }
-    return result.merging(overrides) { _, override in override }
+    try ConnectionString.parse(rawValue).merging(overrides) { _, override in override }
   }
 
   /// The password the string holds, if any.
   public func password() throws(PostgresError) -> String? { try options()["password"] }
 
-  /// A key=value string with every setting but the password, and the password apart, for handing to `pg_dump`,
-  /// `pg_restore` or `psql`: the string goes on the command line, the password into `PGPASSWORD`, so it never
-  /// shows in `ps`.
-  public func forTools() throws(PostgresError) -> (conninfo: String, password: String?) {
+  /// A key=value string without any secret, and the secrets apart, for handing to `pg_dump`, `pg_restore` or
+  /// `psql`: the string goes on the command line, the password into `PGPASSWORD`, and any other secret (such
+  /// as `sslpassword`, which has no environment variable) into a private service file; `ps` shows none of them.
+  ///
+  /// - Throws: `PostgresError` when libpq cannot read the string, or when a secret other than the password is
+  ///   given together with `service=` (the service file is where it must go then).
+  public func forTools() throws(PostgresError) -> ToolConnection {
     var settings = try options()
     let password = settings.removeValue(forKey: "password")
-    let text = settings.keys.sorted().map { key in
-      let value = settings[key] ?? ""
-      let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
-      return "\(key)='\(escaped)'"
-    }.joined(separator: " ")
-    return (text, password)
+    var hidden: [String: String] = [:]
+    for key in settings.keys where Redaction.isSecret(key) { hidden[key] = settings.removeValue(forKey: key) }
+    if !hidden.isEmpty, settings["service"] != nil || hidden.values.contains(where: { $0.contains("\n") }) {
+      throw PostgresError(
+        kind: .connectionString,
+        message: "\(hidden.keys.sorted().joined(separator: ", ")) cannot be handed to pg_dump without showing it "
+          + "on its command line when service= is also given or the value has a line break; put it in the "
+          + "service file instead",
+        server: redacted)
+    }
+    let text = settings.keys.sorted().map { "\($0)=\(ConnectionString.quoted(settings[$0] ?? ""))" }
+    return ToolConnection(conninfo: text.joined(separator: " "), password: password, hidden: hidden)
   }
 }

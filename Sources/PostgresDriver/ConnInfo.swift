@@ -16,9 +16,9 @@ public struct ConnInfo: Sendable, Hashable, CustomStringConvertible {
 
   /// The connection string with its password replaced by `********`, and any override after it.
   public var redacted: String {
-    var text = Redaction.redactConnectionString(rawValue)
+    var text = Redaction.redact(rawValue)
     for key in overrides.keys.sorted() {
-      let value = key == "password" ? Redaction.mask : overrides[key] ?? ""
+      let value = Redaction.isSecret(key) ? Redaction.mask : overrides[key] ?? ""
       text += " (\(key)=\(value))"
     }
     return text

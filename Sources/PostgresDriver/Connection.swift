@@ -20,6 +20,7 @@ public final class Connection {
   ///     which is how Cleave opens a source.
   /// - Throws: `PostgresError` with kind `.connection` when the server cannot be reached or refuses the login.
   public init(_ info: ConnInfo, readOnly: Bool = false) throws(PostgresError) {
+    _ = try ConnectionString.parse(info.rawValue)  // libpq's own parse errors would quote the string
     var keys = ["dbname", "fallback_application_name"]
     var values = [info.rawValue, "cleave"]
     for key in info.overrides.keys.sorted() {

@@ -3,9 +3,10 @@
 /// The stage libraries turn it into a `CleaveError` with advice for the user. `server` is always the redacted
 /// connection string.
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
-  /// What failed: opening a connection, running a statement, or streaming COPY data.
+  /// What failed: reading the connection string, opening a connection, running a statement, or streaming COPY
+  /// data.
   public enum Kind: String, Sendable {
-    case connection, query, copy, outOfMemory
+    case connectionString, connection, query, copy, outOfMemory
   }
 
   public var kind: Kind

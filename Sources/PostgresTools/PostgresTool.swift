@@ -18,6 +18,8 @@ public struct PostgresTool: Sendable {
   public var program: String
   public var arguments: [String]
   public var environment: [String: String]
+  /// Secrets without an environment variable (`sslpassword`), written to a private service file for the run.
+  public var hidden: [String: String] = [:]
 
   /// Where the PostgreSQL client programs are: `$CLEAVE_PG_BINDIR`, the newest `/usr/lib/postgresql/N/bin`,
   /// else the `PATH`.
@@ -40,10 +42,11 @@ public struct PostgresTool: Sendable {
   ///
   /// - Throws: `PostgresError` when libpq cannot read the connection string.
   public init(_ program: String, connectingTo info: ConnInfo, arguments: [String]) throws(PostgresError) {
-    let (conninfo, password) = try info.forTools()
+    let connection = try info.forTools()
     self.program = program
-    self.arguments = ["-d", conninfo] + arguments
-    self.environment = password.map { ["PGPASSWORD": $0] } ?? [:]
+    self.arguments = ["-d", connection.conninfo] + arguments
+    self.environment = connection.password.map { ["PGPASSWORD": $0] } ?? [:]
+    self.hidden = connection.hidden
   }
 
   /// A tool invocation that connects to nothing (`pg_restore -l FILE`).
@@ -60,6 +63,8 @@ public struct PostgresTool: Sendable {
   public func run(what: String) async throws -> String {
     var updates: [Environment.Key: String?] = [:]
     for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
+    let serviceFolder = try writeServiceFile(into: &updates)
+    defer { if let serviceFolder { try? FileManager.default.removeItem(atPath: serviceFolder) } }
     let result: ExecutionResult<Void, StringOutput<Unicode.UTF8>, StringOutput<Unicode.UTF8>>
     do {
       result = try await Subprocess.run(
@@ -75,5 +80,20 @@ public struct PostgresTool: Sendable {
       throw CleaveError(.toolFailed, "\(what): \(program) failed: \(message)")
     }
     return result.standardOutput
+  }
+
+  /// Writes `hidden` to a 0600 service file in a 0700 folder of its own and points the child at it; returns the
+  /// folder, to remove after the run.
+  private func writeServiceFile(into updates: inout [Environment.Key: String?]) throws -> String? {
+    guard !hidden.isEmpty else { return nil }
+    let folder = FileManager.default.temporaryDirectory.path + "/cleave-service-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(
+      atPath: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+    let path = folder + "/pg_service.conf"
+    let connection = ToolConnection(conninfo: "", password: nil, hidden: hidden)
+    try PrivateFile.write(connection.serviceFile(service: "cleave"), to: path, mode: 0o600, what: "service file")
+    updates["PGSERVICEFILE"] = path
+    updates["PGSERVICE"] = "cleave"
+    return folder
   }
 }

@@ -103,4 +103,21 @@ import Testing
       #expect(roles == "0", "a refused password leaves no role behind")
     }
   }
+
+  /// Every command that reads the plan, given a malformed source string with a password in it, says what is
+  /// wrong without showing any piece of the password, and exits with a clear error, never 70.
+  @Test func malformedSourceStringsNeverShowTheirSecret() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let folder = try TemporaryFolder("malformed")
+    let plan = try folder.writePlan(
+      source: "${CLEAVE_TEST_SOURCE}", target: sandbox.url(),
+      services: "things:\n  database: things_db\n  tables: [public.things]")
+    for source in SecretCorpus.strings(port: sandbox.port) {
+      for command: [String] in [["plan"], ["verify"]] {
+        let run = try await CLIRunner.run(command + ["-f", plan], environment: ["CLEAVE_TEST_SOURCE": source])
+        #expect(run.status != 0 && run.status != 70, "\(command) exited \(run.status): \(run.stderr)")
+        #expect(!SecretCorpus.leaks(run.stdout + run.stderr), "\(command): \(run.stdout)\(run.stderr)")
+      }
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import Catalog
 import CleaveCore
 import Foundation
+import PostgresDriver
 import SQLParser
 
 /// Writes a starting `cleave.yml` for a source (`cleave init`): one service per schema where the source uses
@@ -95,7 +96,7 @@ public struct PlanProposer: Sendable {
   /// The plan as YAML text with comments.
   public func yaml() -> String {
     let (services, basis) = proposeServices()
-    let hasPassword = Redaction.redactConnectionString(sourceURL) != sourceURL
+    let hasPassword = Redaction.redact(sourceURL) != sourceURL
     let source = hasPassword ? "${CLEAVE_SOURCE_URL}" : sourceURL
     var lines = [
       "# cleave.yml proposed by `cleave init` from \(catalog.database): services from \(basis).",

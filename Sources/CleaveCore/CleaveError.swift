@@ -114,6 +114,7 @@ extension CleaveError {
     public static let freezeFailed = Self(rawValue: "CLV8003")
     public static let rollbackFailed = Self(rawValue: "CLV8004")
     public static let rollbackFoundNothing = Self(rawValue: "CLV8005")
+    public static let fenceBroken = Self(rawValue: "CLV8006")
 
     // Files and internal failures (exit 70).
     public static let fileWriteFailed = Self(rawValue: "CLV9002")

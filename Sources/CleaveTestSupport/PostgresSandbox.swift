@@ -97,7 +97,7 @@ public final class PostgresSandbox: Sendable {
     let options = [
       "-c listen_addresses=127.0.0.1", "-p \(port)", "-k \(directory)", "-c fsync=off",
       "-c synchronous_commit=off", "-c full_page_writes=off", "-c shared_preload_libraries=pg_stat_statements",
-      "-c max_connections=200", "-c wal_level=logical",
+      "-c max_connections=200", "-c wal_level=logical", "-c max_prepared_transactions=20",
     ].joined(separator: " ")
     let started = try await ToolRunner.run(
       binaries.path("pg_ctl"),

@@ -58,63 +58,91 @@ public struct Freezer: Sendable {
     }
   }
 
-  /// Freezes the chosen services' tables; a table already frozen stays as it is.
+  /// Freezes the chosen services' tables, and re-arms an earlier freeze: a disabled or dropped trigger is put
+  /// back, a partition made since is frozen, and the DDL guard is created or enabled when the role is a superuser.
   ///
   /// - Parameter wait: how long to wait for transactions that have written to the tables to end.
-  /// - Returns: the records of every frozen table of the chosen services.
+  /// - Returns: the fence as it is afterwards, with what this run repaired in `rearmed`.
   /// - Throws: `CleaveError` (`freezeBlocked`) naming the transactions still open after `wait`, or
   ///   (`freezeFailed`) when the source refuses (the role needs to own the tables, or be a superuser).
-  public func freeze(wait: Duration) async throws -> [Record] {
+  public func freeze(wait: Duration) async throws -> Fence {
     try await logger.step("freezing the moved source tables") { try await freezeNow(wait: wait) }
   }
 
-  private func freezeNow(wait: Duration) async throws -> [Record] {
+  /// One table the freeze will guard: a new one, or one whose guard was opened.
+  private struct Work {
+    var service: String
+    var table: String
+    var rearm: [String] = []
+    var why = ""
+  }
+
+  private func freezeNow(wait: Duration) async throws -> Fence {
     let source = try await connect()
     defer { Task { await source.close() } }
-    let already = Set(try await records(on: source).map(\.table))
-    var tables: [(service: String, table: QualifiedName)] = []
+    let chosenNames = Set(chosen.map(\.name))
+    let recorded = try await records(on: source)
+    let already = Set(recorded.map(\.table))
+    var work: [Work] = []
     for service in chosen {
-      for table in service.tables where !already.contains(table.description) { tables.append((service.name, table)) }
-    }
-    guard !tables.isEmpty else { return try await records(on: source) }
-    let names = tables.map(\.table.quoted).joined(separator: ", ")
-    let clock = ContinuousClock()
-    let deadline = clock.now + wait
-    while true {
-      do {
-        try await source.execute(
-          "BEGIN; SET LOCAL lock_timeout = '1s'; LOCK TABLE \(names) IN SHARE ROW EXCLUSIVE MODE")
-        break
-      } catch let error where error.sqlState == "55P03" {  // lock_not_available
-        try? await source.execute("ROLLBACK")
-        if clock.now >= deadline {
-          throw CleaveError(
-            .freezeBlocked,
-            "cannot freeze: transactions that wrote to the moved tables are still open: "
-              + (try await writers(of: tables.map(\.table), on: source)),
-            hint: "let them finish (or end them with pg_terminate_backend), then run freeze again; "
-              + "--wait gives them longer")
-        }
-      } catch {
-        try? await source.execute("ROLLBACK")
-        throw CleaveError(.freezeFailed, "cannot freeze the source: \(error.message)")
+      for table in service.tables where !already.contains(table.description) {
+        work.append(Work(service: service.name, table: table.description))
       }
     }
+    if !recorded.isEmpty {
+      var rearm: [String: Work] = [:]
+      for breach in try await Fence.breaches(on: source) where chosenNames.contains(breach.service) {
+        guard !breach.trigger.isEmpty else { continue }  // a table that is gone cannot be re-armed
+        rearm[breach.table, default: Work(service: breach.service, table: breach.table)].rearm.append(breach.trigger)
+        rearm[breach.table]?.why = "trigger " + (breach.missing ? "dropped" : "disabled")
+      }
+      work += rearm.keys.sorted().compactMap { rearm[$0] }
+      let planned = Set(work.map(\.table))
+      for partition in try await Fence.newPartitions(on: source)
+      where chosenNames.contains(partition.service) && !planned.contains(partition.table) {
+        work.append(Work(service: partition.service, table: partition.table, why: "partition of \(partition.parent)"))
+      }
+    }
+    let superuser = try await DDLGuard.mayInstall(on: source)
+    let guardState = try await DDLGuard.state(on: source)
+    let guardNeeded = superuser && guardState != .enabled
+    guard !work.isEmpty || guardNeeded else { return try await fence(on: source) }
+    try await lock(work, on: source, wait: wait)
+    var rearmed: [String] = []
     do {
       try await source.execute(Self.setup)
-      for (service, table) in tables {
-        let reason = try await source.quoteLiteral("\(table.description) moved to service \(service)")
+      if superuser { try await DDLGuard.suspend(on: source) }
+      for item in work {
+        let reason = try await source.quoteLiteral("\(item.table) moved to service \(item.service)")
+        if !item.rearm.isEmpty {
+          for trigger in item.rearm {
+            try await source.execute(
+              """
+              DROP TRIGGER IF EXISTS \(trigger) ON \(item.table);
+              CREATE TRIGGER \(trigger) BEFORE \(trigger == "cleave_freeze" ? "INSERT OR UPDATE OR DELETE" : "TRUNCATE")
+                ON \(item.table) FOR EACH STATEMENT EXECUTE FUNCTION _cleave_freeze.refuse(\(reason));
+              """)
+          }
+          rearmed.append("\(item.table): \(item.why), re-armed")
+          continue
+        }
         try await source.execute(
           """
-          CREATE TRIGGER cleave_freeze BEFORE INSERT OR UPDATE OR DELETE ON \(table.quoted)
+          CREATE TRIGGER cleave_freeze BEFORE INSERT OR UPDATE OR DELETE ON \(item.table)
             FOR EACH STATEMENT EXECUTE FUNCTION _cleave_freeze.refuse(\(reason));
-          CREATE TRIGGER cleave_freeze_truncate BEFORE TRUNCATE ON \(table.quoted)
+          CREATE TRIGGER cleave_freeze_truncate BEFORE TRUNCATE ON \(item.table)
             FOR EACH STATEMENT EXECUTE FUNCTION _cleave_freeze.refuse(\(reason));
           INSERT INTO _cleave_freeze.frozen (service, table_name, writes_at_freeze)
-            SELECT \(try await source.quoteLiteral(service)), \(try await source.quoteLiteral(table.description)),
+            SELECT \(try await source.quoteLiteral(item.service)),
+              \(try await source.quoteLiteral(item.table)),
               coalesce((SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_all_tables
-                        WHERE relid = \(try await source.quoteLiteral(table.quoted))::regclass), 0);
+                        WHERE relid = \(try await source.quoteLiteral(item.table))::regclass), 0);
           """)
+        if !item.why.isEmpty { rearmed.append("\(item.table): \(item.why), frozen") }
+      }
+      if superuser {
+        try await DDLGuard.install(on: source)
+        if guardState == .disabled { rearmed.append("the DDL guard was disabled, enabled again") }
       }
       try await source.execute("COMMIT")
       // The WAL position once the freeze is committed: every write to these tables is before it.
@@ -126,7 +154,41 @@ public struct Freezer: Sendable {
         .freezeFailed, "cannot freeze the source: \(error)",
         hint: "freeze creates triggers: connect as the tables' owner or a superuser")
     }
-    return try await records(on: source)
+    var fence = try await fence(on: source)
+    fence.rearmed = rearmed
+    return fence
+  }
+
+  /// Opens a transaction holding `SHARE ROW EXCLUSIVE` on every table of `work`: it waits for each transaction
+  /// that wrote to them to end, retrying a second at a time until `wait`, then names those still open.
+  private func lock(_ work: [Work], on source: SerialConnection, wait: Duration) async throws {
+    guard !work.isEmpty else {
+      try await source.execute("BEGIN")
+      return
+    }
+    let names = work.map(\.table).joined(separator: ", ")
+    let clock = ContinuousClock()
+    let deadline = clock.now + wait
+    while true {
+      do {
+        try await source.execute(
+          "BEGIN; SET LOCAL lock_timeout = '1s'; LOCK TABLE \(names) IN SHARE ROW EXCLUSIVE MODE")
+        return
+      } catch let error where error.sqlState == "55P03" {  // lock_not_available
+        try? await source.execute("ROLLBACK")
+        if clock.now >= deadline {
+          throw CleaveError(
+            .freezeBlocked,
+            "cannot freeze: transactions that wrote to the moved tables are still open: "
+              + (try await writers(of: work.map(\.table), on: source)),
+            hint: "let them finish (or end them with pg_terminate_backend, or COMMIT PREPARED / ROLLBACK "
+              + "PREPARED a prepared one), then run freeze again; --wait gives them longer")
+        }
+      } catch {
+        try? await source.execute("ROLLBACK")
+        throw CleaveError(.freezeFailed, "cannot freeze the source: \(error.message)")
+      }
+    }
   }
 
   /// Lifts the freeze of the chosen services: drops their triggers and records, and the schema with the last.
@@ -145,8 +207,12 @@ public struct Freezer: Sendable {
       services.isEmpty || services.contains(record.service)
     }
     guard !frozen.isEmpty else { return [] }
+    let guarded = try await DDLGuard.state(on: source) != .absent
     do {
       try await source.execute("BEGIN")
+      // The guard refuses dropping freeze triggers: it is off for this transaction, and stays only for what
+      // remains frozen.
+      if guarded { try await DDLGuard.suspend(on: source) }
       for record in frozen {
         // The record's name is quoted where PostgreSQL needs it, so it reads back as SQL.
         try await source.execute(
@@ -157,14 +223,40 @@ public struct Freezer: Sendable {
           """)
       }
       if try await source.query("SELECT count(*) FROM _cleave_freeze.frozen").scalar == "0" {
+        if guarded { try await DDLGuard.remove(on: source) }
         try await source.execute("DROP SCHEMA _cleave_freeze CASCADE")
+      } else if guarded {
+        try await DDLGuard.install(on: source)
       }
       try await source.execute("COMMIT")
     } catch {
       try? await source.execute("ROLLBACK")
-      throw CleaveError(.freezeFailed, "cannot unfreeze the source: \(error)")
+      throw CleaveError(
+        .freezeFailed, "cannot unfreeze the source: \(error)",
+        hint: guarded
+          ? "the freeze's DDL guard (event triggers) was made by a superuser: unfreeze as a superuser" : nil)
     }
     return frozen.map(\.table)
+  }
+
+  /// The fence now: every frozen table, and every breach (a disabled or dropped trigger, a partition made since,
+  /// a disabled DDL guard).
+  ///
+  /// - Throws: `CleaveError` when the source cannot be read.
+  public func fence() async throws -> Fence {
+    let source = try await connect()
+    defer { Task { await source.close() } }
+    return try await fence(on: source)
+  }
+
+  private func fence(on source: SerialConnection) async throws -> Fence {
+    let recorded = try await records(on: source)
+    guard !recorded.isEmpty else { return Fence(records: [], problems: [], guardsDDL: false) }
+    let guardState = try await DDLGuard.state(on: source)
+    let problems = Fence.problems(
+      breaches: try await Fence.breaches(on: source), partitions: try await Fence.newPartitions(on: source),
+      guardState: guardState)
+    return Fence(records: recorded, problems: problems, guardsDDL: guardState == .enabled)
   }
 
   /// Every table frozen now, with its write counters then and now.
@@ -204,24 +296,42 @@ public struct Freezer: Sendable {
     }
   }
 
-  /// The transactions holding a write lock on `tables`: pid, user, application, since when, and their query.
-  private func writers(of tables: [QualifiedName], on source: SerialConnection) async throws -> String {
-    let rows = try await source.query(
-      """
-      SELECT DISTINCT a.pid, a.usename, a.application_name, a.xact_start::text AS since, left(a.query, 80) AS query
-      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  /// The transactions holding a write lock on `tables`: pid, user, application, since when, and their query; and
+  /// prepared transactions (two-phase commit), which hold their locks with no session at all until someone runs
+  /// `COMMIT PREPARED` or `ROLLBACK PREPARED`.
+  private func writers(of tables: [String], on source: SerialConnection) async throws -> String {
+    let locks = """
+      SELECT l.pid, l.virtualtransaction FROM pg_locks l
       WHERE l.relation = ANY(SELECT to_regclass(x) FROM unnest($1::text[]) AS x)
         AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock',
                        'AccessExclusiveLock')
-        AND l.granted AND a.pid <> pg_backend_pid()
+        AND l.granted AND l.pid IS DISTINCT FROM pg_backend_pid()
+      """
+    let sessions = try await source.query(
+      """
+      SELECT DISTINCT a.pid, a.usename, a.application_name, a.xact_start::text AS since, left(a.query, 80) AS query
+      FROM (\(locks)) l JOIN pg_stat_activity a ON a.pid = l.pid
       ORDER BY a.pid
-      """, [PostgresArray.literal(tables.map(\.quoted))]
-    ).namedRows
-    guard !rows.isEmpty else { return "(none left now; run freeze again)" }
-    return rows.map { row in
+      """, [PostgresArray.literal(tables)]
+    ).namedRows.map { row in
       "pid \(row.string("pid")) (user \(row.string("usename")), application \"\(row.string("application_name"))\", "
         + "open since \(row.string("since")), last query: \(row.string("query")))"
-    }.joined(separator: "; ")
+    }
+    let prepared = try await source.query(
+      """
+      SELECT DISTINCT p.gid, p.owner, p.prepared::text AS since
+      FROM (\(locks)) l
+      JOIN pg_locks x ON x.locktype = 'transactionid' AND x.pid IS NULL AND x.virtualtransaction = l.virtualtransaction
+      JOIN pg_prepared_xacts p ON p.transaction = x.transactionid
+      WHERE l.pid IS NULL
+      ORDER BY p.gid
+      """, [PostgresArray.literal(tables)]
+    ).namedRows.map { row in
+      "prepared transaction '\(row.string("gid"))' (owner \(row.string("owner")), prepared at \(row.string("since")); "
+        + "it holds its locks until COMMIT PREPARED or ROLLBACK PREPARED)"
+    }
+    let all = sessions + prepared
+    return all.isEmpty ? "(none left now; run freeze again)" : all.joined(separator: "; ")
   }
 
   /// The schema, the refusing function and the record table, created once, marked as Cleave's.

@@ -30,6 +30,9 @@ public struct Status: Sendable, Codable {
     public var frozenTables: Int
     public var frozenAt: String?
     public var writesSinceFreeze: Int
+    /// How the freeze of this service's tables is open (a disabled or dropped trigger, a new partition); empty
+    /// when it holds or nothing is frozen.
+    public var fenceProblems: [String] = []
     public var configuredAt: String?
     public var next: String
   }
@@ -45,7 +48,8 @@ public struct Status: Sendable, Codable {
   public static func read(plan: SplitPlan) async throws -> Status {
     let backup = await RunBackup.current(for: plan)
     let backupAt = backup.flatMap { try? BackupMaker.manifest(in: $0).createdAt }
-    let frozen = try await Freezer(plan: plan).records()
+    let fence = try await Freezer(plan: plan).fence()
+    let frozen = fence.records
     var services: [Service] = []
     for service in plan.services {
       var entry = Service(
@@ -82,20 +86,25 @@ public struct Status: Sendable, Codable {
       entry.frozenTables = mine.count
       entry.frozenAt = mine.map(\.frozenAt).min()
       entry.writesSinceFreeze = mine.reduce(0) { $0 + $1.writesNow - $1.writesAtFreeze }
+      entry.fenceProblems = fence.problems.filter {
+        $0.contains("(service \(service.name))") || (!mine.isEmpty && !$0.contains("(service "))
+      }
       entry.next =
-        !entry.provisioned
-        ? "provision (cleave provision, or cleave run)"
-        : entry.copiedAt == nil
-          ? "copy (cleave copy, or cleave run)"
-          : entry.verifyFailedAt != nil
-            ? "fix what verify found (\(entry.verifyDetail ?? "differences")), then verify again (cleave verify)"
-            : entry.verifiedAt == nil
-              ? "verify (cleave verify, or cleave run)"
-              : entry.configuredAt == nil
-                ? "config (cleave config --out DIR, or cleave run)"
-                : entry.frozenTables == 0
-                  ? "freeze the source tables (cleave freeze), then point the service at its database"
-                  : "point the service at its database (its settings are written); cleave rollback undoes the split"
+        !entry.fenceProblems.isEmpty
+        ? "the freeze does not hold: run cleave freeze again to re-arm it"
+        : !entry.provisioned
+          ? "provision (cleave provision, or cleave run)"
+          : entry.copiedAt == nil
+            ? "copy (cleave copy, or cleave run)"
+            : entry.verifyFailedAt != nil
+              ? "fix what verify found (\(entry.verifyDetail ?? "differences")), then verify again (cleave verify)"
+              : entry.verifiedAt == nil
+                ? "verify (cleave verify, or cleave run)"
+                : entry.configuredAt == nil
+                  ? "config (cleave config --out DIR, or cleave run)"
+                  : entry.frozenTables == 0
+                    ? "freeze the source tables (cleave freeze), then point the service at its database"
+                    : "point the service at its database (its settings are written); cleave rollback undoes the split"
       services.append(entry)
     }
     return Status(backupAt: backupAt, backupDirectory: backup, services: services)

@@ -24,6 +24,7 @@ public struct StatusReport: Sendable {
             "\(service.frozenTables) tables since \($0), "
               + (service.writesSinceFreeze == 0 ? "no write since" : "\(service.writesSinceFreeze) rows written since")
           } ?? "no"))
+      lines += service.fenceProblems.map { "  FREEZE OPEN  \($0)" }
       lines.append("  configured   " + (service.configuredAt ?? "no"))
       lines.append("  next         " + service.next)
     }

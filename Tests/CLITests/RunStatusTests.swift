@@ -149,6 +149,38 @@ import Testing
     #expect((orders["next"] as? String)?.hasPrefix("fix what verify found") == true, "\(orders)")
   }
 
+  /// A freeze trigger disabled after `freeze`: `status` shows the open fence, `verify` fails on it though the
+  /// data matches, and `freeze` run again re-arms it and says so (issue 12).
+  @Test func anOpenFenceIsReportedByStatusAndVerifyAndClosedByFreeze() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("fence_src")
+    let admin = try await SerialConnection.connect(source)
+    try await admin.execute(Self.schema)
+    let folder = try TemporaryFolder("fence")
+    defer { folder.remove() }
+    let plan = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: "orders:\n  database: orders_\(folder.suffix)\n  tables: [orders]")
+    #expect(try await CLIRunner.run(["copy", "-f", plan]).status == 0)
+    #expect(try await CLIRunner.run(["freeze", "-f", plan]).status == 0)
+    try await admin.execute(
+      "ALTER EVENT TRIGGER cleave_freeze_ddl DISABLE; ALTER TABLE orders DISABLE TRIGGER cleave_freeze")
+
+    let status = try await CLIRunner.run(["status", "-f", plan])
+    #expect(status.stdout.contains("FREEZE OPEN  public.orders"), "\(status.stdout)")
+    #expect(status.stdout.contains("run cleave freeze again"), "\(status.stdout)")
+    let verify = try await CLIRunner.run(["verify", "-f", plan])
+    #expect(verify.status == ExitStatus.safetyStepFailed.rawValue, "\(verify.stdout)\(verify.stderr)")
+    #expect(
+      verify.stderr.contains("CLV8006") && verify.stderr.contains("cleave_freeze is disabled"), "\(verify.stderr)")
+
+    let again = try await CLIRunner.run(["freeze", "-f", plan])
+    #expect(again.status == 0 && again.stdout.contains("re-armed: public.orders"), "\(again.stdout)\(again.stderr)")
+    #expect(try await CLIRunner.run(["verify", "-f", plan]).status == 0)
+    await #expect(throws: PostgresError.self) { try await admin.execute("DELETE FROM orders") }
+    #expect(try await CLIRunner.run(["unfreeze", "-f", plan]).status == 0)
+  }
+
   @Test func aCopyOfOneServiceLeavesTheOthersAlone() async throws {
     let sandbox = try #require(PostgresSandbox.current)
     let source = try await sandbox.makeDatabase("one_src")

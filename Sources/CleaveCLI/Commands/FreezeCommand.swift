@@ -13,7 +13,9 @@ struct FreezeCommand: AsyncParsableCommand {
     discussion: """
       Puts a statement-level trigger that refuses INSERT, UPDATE, DELETE and TRUNCATE on each moved table, after
       waiting for the transactions that wrote to them to end (--wait). Records the time, the WAL position and
-      each table's write counters in the source's _cleave_freeze schema. See docs/safety.md.
+      each table's write counters in the source's _cleave_freeze schema. Run again, it re-arms a trigger that
+      was disabled or dropped and freezes partitions made since; as a superuser it also refuses DDL on frozen
+      tables (event triggers). See docs/safety.md.
       """)
 
   @Option(name: .shortAndLong, help: "The plan file.")
@@ -34,8 +36,14 @@ struct FreezeCommand: AsyncParsableCommand {
         path: file, environment: ProcessInfo.processInfo.environment, logger: logger)
       var freezer = Freezer(plan: plan, services: service)
       freezer.logger = logger
-      let records = try await freezer.freeze(wait: .seconds(wait))
-      print(FreezeReport(records: records, action: "frozen").rendered(as: global.format))
+      let fence = try await freezer.freeze(wait: .seconds(wait))
+      print(FreezeReport(fence: fence, action: "frozen").rendered(as: global.format))
+      if !fence.holds {
+        throw CleaveError(
+          .fenceBroken, "the freeze does not hold: " + fence.problems.joined(separator: "; "),
+          hint: "a table that is gone cannot be frozen again (unfreeze it, or restore it); a disabled DDL guard "
+            + "is enabled again by freeze run as a superuser")
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CleaveCore
 import Foundation
+import Freeze
 import Plan
 import Report
 import Verify
@@ -42,6 +43,13 @@ struct VerifyCommand: AsyncParsableCommand {
       }
       print(VerifyReport(summary, style: .standardOutput).rendered(as: global.format))
       if !summary.passed { throw ExitCode(ExitStatus.verificationFailed.rawValue) }
+      // Equal data under a freeze that no longer holds proves little: the next write lands in the old place.
+      let fence = try await Freezer(plan: plan).fence()
+      if !fence.holds {
+        throw CleaveError(
+          .fenceBroken, "the data matches, but the freeze does not hold: " + fence.problems.joined(separator: "; "),
+          hint: "run cleave freeze again to re-arm it, then verify again")
+      }
     }
   }
 }

@@ -91,6 +91,7 @@ extension CleaveError {
     public static let rekeyUnmatched = Self(rawValue: "CLV6003")
     public static let toolFailed = Self(rawValue: "CLV6004")
     public static let sourceSchemaChanged = Self(rawValue: "CLV6005")
+    public static let copyAlreadyRunning = Self(rawValue: "CLV6006")
 
     // Reading the source (exit 5).
     public static let sourceQueryFailed = Self(rawValue: "CLV3001")

@@ -56,9 +56,15 @@ extension Copier {
       }
       let selection = try await SchemaSelection.compute(
         tables: service.tables, catalog: context.catalog, snapshot: context.reader)
+      // Every session of this copy on the target carries its name, so the next run can tell what it left.
+      target.database = target.database.with("application_name", EarlierRun.applicationName(service.name))
       let admin: SerialConnection
       do { admin = try await SerialConnection.connect(target.database) } catch {
         throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
+      }
+      for session in try await EarlierRun.takeOver(service: service.name, admin: admin) {
+        await reporter.say("\(service.name): stopped a session an earlier, killed copy left running: \(session)")
+        logger.warning("stopped a session an earlier copy left running", metadata: ["session": "\(session)"])
       }
       // A recopy starts from an empty database: the pre-data step clears it, progress included.
       var finished = again ? [:] : try await ProgressStore.finished(in: admin)

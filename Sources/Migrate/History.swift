@@ -30,6 +30,8 @@ protocol History: Sendable {
     async throws
   /// `resolve --rolled-back`: the failed row no longer blocks; the migration counts as not applied.
   func markRolledBack(_ name: String, on connection: SerialConnection) async throws -> Bool
+  /// Removes the failed row written before a migration that runs outside a transaction, once it succeeded.
+  func clearInterrupted(_ name: String, on connection: SerialConnection) async throws
 }
 
 /// Prisma's `_prisma_migrations`, with the columns and values `prisma migrate deploy` writes: a UUID `id`, the
@@ -88,6 +90,13 @@ struct PrismaHistory: History {
         applied_steps_count)
       VALUES (gen_random_uuid()::text, $1, NULL, $2, $3, NULL, $4::timestamptz, 0)
       """, [migration.checksum, migration.name, error, startedAt])
+  }
+
+  func clearInterrupted(_ name: String, on connection: SerialConnection) async throws {
+    try await connection.query(
+      """
+      DELETE FROM "_prisma_migrations" WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL
+      """, [name])
   }
 
   func markRolledBack(_ name: String, on connection: SerialConnection) async throws -> Bool {
@@ -158,6 +167,10 @@ struct FlywayHistory: History {
     async throws
   {
     try await connection.execute(try await values(migration, milliseconds: 0, success: false, on: connection))
+  }
+
+  func clearInterrupted(_ name: String, on connection: SerialConnection) async throws {
+    _ = try await markRolledBack(name, on: connection)
   }
 
   /// Flyway's `repair`: a failed row is removed, and the migration counts as not applied.

@@ -51,9 +51,13 @@ public struct Migrator: Sendable {
     return result
   }
 
+  /// The `application_name` of every deploy session, so a later deploy can find what an earlier one left running.
+  static let applicationName = "cleave migrate"
+
   func connect(_ service: Service) async throws -> SerialConnection {
     let target = service.target ?? plan.targets.first?.name ?? ""
     let info = ConnInfo(plan.target(target)?.endpoint.url ?? "").withDatabase(service.database)
+      .with("application_name", Self.applicationName)
     do { return try await SerialConnection.connect(info) } catch {
       throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
     }
@@ -173,6 +177,13 @@ public struct Migrator: Sendable {
     let exists = try await work.query("SELECT to_regclass($1) IS NOT NULL", [table]).scalar == "t"
     if !exists && !dryRun { try await work.execute(history.createTable) }
     var status = Self.compare(folder, exists ? try await history.rows(on: work) : [], service: service.name)
+    // Before anything else: an index build a killed deploy left running, or the invalid index it left.
+    if !dryRun, !status.pending.isEmpty || !status.failed.isEmpty,
+      let problem = try await LeftBehind.check(on: work, wait: lockWait, logger: logger)
+    {
+      status.error = problem
+      return status
+    }
     if let blocking = status.failed.first {
       status.error =
         "migration \(blocking) failed before and blocks this service: fix it, then `cleave migrate resolve "
@@ -185,6 +196,7 @@ public struct Migrator: Sendable {
       status.appliedNow = []
       return status
     }
+
     for migration in pending {
       let statements: [ParsedStatement]
       do { statements = try SQLParser.statements(in: migration.script) } catch {
@@ -199,8 +211,16 @@ public struct Migrator: Sendable {
       let start = clock.now
       do {
         if statements.contains(where: \.runsOutsideTransaction) {
+          // Outside a transaction a kill leaves it half done: it is recorded failed before it starts (as Prisma
+          // records a started migration), so the next deploy stops on it instead of running it again blindly.
+          try await history.recordFailure(
+            migration, startedAt: startedAt,
+            error: "interrupted: started at \(startedAt) and did not finish; it runs outside a transaction (CREATE "
+              + "INDEX CONCURRENTLY), so it may be partly applied: check, then `cleave migrate resolve`",
+            on: work)
           for statement in statements { try await work.execute(statement.text) }
           let elapsed = clock.now - start
+          try await history.clearInterrupted(migration.name, on: work)
           try await work.execute(
             try await history.recordSuccess(
               migration, startedAt: startedAt, milliseconds: Int(elapsed.components.seconds * 1000), on: work))
@@ -222,6 +242,7 @@ public struct Migrator: Sendable {
       } catch {
         try? await work.execute("ROLLBACK")
         let message = (error as? PostgresError)?.message ?? "\(error)"
+        try? await history.clearInterrupted(migration.name, on: work)
         try await history.recordFailure(migration, startedAt: startedAt, error: message, on: work)
         status.error = "\(migration.name) failed: \(message)"
         status.failed.append(migration.name)

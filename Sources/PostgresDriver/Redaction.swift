@@ -92,8 +92,9 @@ public enum Redaction {
     return head + user + path + "?" + params.joined(separator: "&")
   }
 
-  /// A key=value string, walked with libpq's quoting rules (single quotes, backslash escapes). A word without
-  /// `=` is not a setting (libpq refuses the string) and may be the rest of an unquoted secret: it is masked.
+  /// A key=value string, walked with libpq's quoting rules (single quotes, backslash escapes).
+  ///
+  /// A word without `=` is not a setting (libpq refuses the string) and may be the rest of an unquoted secret: it is masked.
   private static func maskKeyValue(_ text: String) -> String {
     var output = ""
     var index = text.startIndex

@@ -12,7 +12,8 @@ import Subprocess
 /// Runs `pg_dump` and `pg_restore` against a server without ever putting a password on their command line.
 ///
 /// The connection string is handed over without its password (`ConnInfo.forTools()`), and the password goes in
-/// `PGPASSWORD`, which only the same OS user (and root) can read; `ps` shows no secret.
+/// `PGPASSWORD`, which only the same OS user (and root) can read; `ps` shows no secret. The program dies with
+/// Cleave, `kill -9` included: it runs under a `Lifeline`.
 public struct PostgresTool: Sendable {
   /// The program's name, such as `pg_dump`.
   public var program: String
@@ -65,11 +66,15 @@ public struct PostgresTool: Sendable {
     for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
     let serviceFolder = try writeServiceFile(into: &updates)
     defer { if let serviceFolder { try? FileManager.default.removeItem(atPath: serviceFolder) } }
+    let lifeline = try Lifeline()
+    defer { lifeline.cut() }
     let result: ExecutionResult<Void, StringOutput<Unicode.UTF8>, StringOutput<Unicode.UTF8>>
     do {
       result = try await Subprocess.run(
-        .path(FilePath(Self.path(of: program))), arguments: Arguments(arguments),
-        environment: .inherit.updating(updates), output: .string(limit: 1 << 28), error: .string(limit: 1 << 22))
+        .path("/bin/sh"), arguments: Arguments(["-c", Lifeline.script, "cleave", Self.path(of: program)] + arguments),
+        environment: .inherit.updating(updates),
+        input: .fileDescriptor(lifeline.childEnd, closeAfterSpawningProcess: true),
+        output: .string(limit: 1 << 28), error: .string(limit: 1 << 22))
     } catch {
       throw CleaveError(
         .toolFailed, "\(what): cannot run \(program): \(error)",

@@ -20,6 +20,17 @@ enum CLIRunner {
     return ".build/debug/cleave"
   }
 
+  /// Starts `cleave` with its output thrown away, for a test that kills it while it works.
+  static func start(_ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+  }
+
   static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)

@@ -88,12 +88,7 @@ import Testing
     let gate = try await SerialConnection.connect(sandbox.connInfo(database: service))
     try await gate.execute("BEGIN; LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
     let held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-    process.arguments = ["migrate", "deploy", "-f", plan]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    let process = try CLIRunner.start(["migrate", "deploy", "-f", plan])
     // Killed while the migration runs (waiting at the gate), holding the lock.
     let running = """
       SELECT count(*) FROM pg_stat_activity
@@ -118,5 +113,68 @@ import Testing
     try await gate.execute("ROLLBACK")
     let rerun = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
     #expect(rerun.status == 0 && rerun.stdout.contains("applied now: 20240101000000_init"), "\(rerun.stdout)")
+  }
+
+  /// A deploy killed during an index build outside a transaction leaves the server building.
+  ///
+  /// The killed deploy ran `CREATE INDEX CONCURRENTLY`, which the server goes on with. The next deploy reports
+  /// that build instead of deadlocking with it, then stops on the interrupted migration (recorded before it ran)
+  /// and, once the build is cancelled, on the invalid index it left, with the statement that clears it.
+  @Test func aDeployKilledDuringCreateIndexConcurrently() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let temporary = try TemporaryFolder("migrate-cic")
+    defer { temporary.remove() }
+    let (plan, service, folder) = try await fixture(
+      sandbox, temporary,
+      first:
+        "CREATE TABLE items (id int PRIMARY KEY, sku text);\nINSERT INTO items SELECT i, 's' || i FROM generate_series(1, 1000) i;\n"
+    )
+    try FileManager.default.createDirectory(atPath: folder + "/20240102000000_sku", withIntermediateDirectories: true)
+    try "CREATE INDEX CONCURRENTLY items_sku ON items (sku);\n".write(
+      toFile: folder + "/20240102000000_sku/migration.sql", atomically: true, encoding: .utf8)
+    // An open snapshot in the service database: the index build waits for it, as behind a long report query.
+    let reader = try await SerialConnection.connect(sandbox.connInfo(database: service))
+    try await reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    _ = try await reader.query("SELECT count(*) FROM pg_class")
+    let process = try CLIRunner.start(["migrate", "deploy", "-f", plan])
+    let monitor = try await SerialConnection.connect(sandbox.connInfo(database: service))
+    let building = """
+      SELECT p.pid FROM pg_stat_progress_create_index p JOIN pg_stat_activity a ON a.pid = p.pid
+      WHERE a.datname = current_database() AND a.application_name = 'cleave migrate'
+      """
+    var buildPID: String?
+    let deadline = ContinuousClock.now + .seconds(60)
+    while buildPID == nil, ContinuousClock.now < deadline {
+      buildPID = try await monitor.query(building).scalar
+      if buildPID == nil { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    let pid = try #require(buildPID, "the deploy never started its index build")
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+
+    let reported = try await CLIRunner.run(["migrate", "deploy", "-f", plan, "--wait", "1"])
+    #expect(reported.status == ExitStatus.migrationFailed.rawValue)
+    #expect(
+      reported.stdout.contains("index build of an earlier deploy is still running: pid \(pid)"),
+      "\(reported.stdout)\(reported.stderr)")
+
+    // The build is cancelled (as an operator would): what it leaves is an invalid index, and the migration
+    // recorded as interrupted; the next deploy names both, and applies nothing.
+    _ = try await monitor.query("SELECT pg_cancel_backend($1::int)", [pid])
+    try await reader.execute("ROLLBACK")
+    let invalid = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(invalid.status == ExitStatus.migrationFailed.rawValue)
+    #expect(
+      invalid.stdout.contains("DROP INDEX CONCURRENTLY public.items_sku"), "\(invalid.stdout)\(invalid.stderr)")
+    try await monitor.execute("DROP INDEX CONCURRENTLY public.items_sku")
+    let interrupted = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(interrupted.status == ExitStatus.migrationFailed.rawValue)
+    #expect(interrupted.stdout.contains("20240102000000_sku failed before"), "\(interrupted.stdout)")
+    #expect(
+      try await CLIRunner.run(["migrate", "resolve", "-f", plan, "--rolled-back", "20240102000000_sku"]).status == 0)
+    let deployed = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+    #expect(
+      try await monitor.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_sku'::regclass").scalar == "t")
   }
 }

@@ -49,7 +49,9 @@ import Testing
   }
 }
 
-/// Malformed URLs and conninfo strings with secrets in them: what a user types when a password holds `/`, `?`,
+/// Malformed URLs and conninfo strings with secrets in them.
+///
+/// What a user types when a password holds `/`, `?`,
 /// `@`, `#`, `%` or a space. No piece of a secret may show in the redacted form, in the error of a connection
 /// attempt against a real server, or on a child program's command line.
 @Suite(.postgres, .tags(.integration)) struct RedactionCorpusTests {

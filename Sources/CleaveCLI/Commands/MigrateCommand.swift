@@ -62,9 +62,13 @@ struct MigrateDeploy: AsyncParsableCommand {
   @Flag(help: "Refuse to deploy when the linter finds a risky change in what would run.")
   var strict = false
 
+  @Option(help: "Seconds to wait for another deploy's lock, or for an index build a killed deploy left running.")
+  var wait: Int = 600
+
   func run() async throws {
     try await reportingErrors {
-      let migrator = try options.migrator()
+      var migrator = try options.migrator()
+      migrator.lockWait = .seconds(wait)
       if strict {
         let planned = try await migrator.deploy(dryRun: true)
         if planned.contains(where: { !$0.findings.isEmpty }) {

@@ -1,0 +1,104 @@
+import CleaveCore
+import CleaveTestSupport
+import Foundation
+import PostgresDriver
+import Testing
+
+/// A killed copy leaves nothing running: its `pg_dump` dies with it, and the next run stops what the server was
+/// still doing for it and says so, or stops itself when the other copy is alive (issue 12).
+@Suite(.postgres, .tags(.integration)) struct KilledRunTests {
+  func thingsPlan(_ name: String) async throws -> (
+    plan: String, folder: TemporaryFolder, source: SerialConnection, database: String
+  ) {
+    let sandbox = try #require(PostgresSandbox.current)
+    let sourceInfo = try await sandbox.makeDatabase(name + "_src")
+    let source = try await SerialConnection.connect(sourceInfo)
+    try await source.execute(
+      """
+      CREATE TABLE things (id int PRIMARY KEY, label text);
+      INSERT INTO things SELECT i, 'thing ' || i FROM generate_series(1, 500) i;
+      CREATE TABLE other (id int);
+      """)
+    let folder = try TemporaryFolder(name)
+    let database = "things_\(folder.suffix)"
+    let plan = try folder.writePlan(
+      source: sourceInfo.flattened, target: sandbox.connInfo().rawValue,
+      services: "things:\n  database: \(database)\n  tables: [public.things]")
+    return (plan, folder, source, database)
+  }
+
+  /// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
+  func eventually(within seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+      if try await condition() { return true }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+  }
+
+  @Test func pgDumpDiesWithAKilledCopy() async throws {
+    let (plan, folder, source, _) = try await thingsPlan("child")
+    defer { folder.remove() }
+    let database = try #require(try await source.query("SELECT current_database()").scalar)
+    #expect(try await CLIRunner.run(["provision", "-f", plan]).status == 0)
+    // pg_dump reads the text search parsers, which Cleave itself never reads: while this session holds that
+    // catalog (in this database only), the copy's pg_dump waits on it, a child stalled as after a network fault.
+    try await source.execute("BEGIN; LOCK TABLE pg_catalog.pg_ts_parser IN ACCESS EXCLUSIVE MODE")
+    let process = try CLIRunner.start(["copy", "-f", plan])
+    let monitor = try await SerialConnection.connect(try #require(PostgresSandbox.current).connInfo())
+    let dumping = """
+      SELECT count(*) FROM pg_stat_activity
+      WHERE datname = '\(database)' AND application_name = 'pg_dump' AND wait_event_type = 'Lock'
+      """
+    let blocked = try await eventually(within: 60) { try await monitor.query(dumping).scalar == "1" }
+    let activity = try await monitor.query(
+      "SELECT string_agg(application_name || ':' || coalesce(wait_event_type, '-') || ':' || left(query, 60), ' | ') "
+        + "FROM pg_stat_activity WHERE datname = '\(database)'"
+    ).scalar
+    #expect(blocked, "\(activity ?? "")")
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    let gone = try await eventually(within: 15) {
+      try await monitor.query(dumping.replacingOccurrences(of: "AND wait_event_type = 'Lock'", with: "")).scalar
+        == "0"
+    }
+    #expect(gone, "pg_dump went on after cleave was killed")
+    try await source.execute("ROLLBACK")
+    let again = try await CLIRunner.run(["copy", "-f", plan])
+    #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+  }
+
+  @Test func theNextRunStopsWhatAKilledRunLeftOnTheTargetAndSaysWhich() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let (plan, folder, _, database) = try await thingsPlan("leftover")
+    defer { folder.remove() }
+    #expect(try await CLIRunner.run(["provision", "-f", plan]).status == 0)
+    // What the server still runs for a copy that was killed: a session with the copy's name, mid-statement.
+    let leftover = try await SerialConnection.connect(
+      sandbox.connInfo(database: database).with("application_name", "cleave copy things"))
+    let pid = try #require(try await leftover.query("SELECT pg_backend_pid()").scalar)
+    let statement = Task { try await leftover.execute("SELECT pg_sleep(600)") }
+    let copy = try await CLIRunner.run(["copy", "-f", plan])
+    #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
+    let said = copy.stdout + copy.stderr
+    #expect(said.contains("stopped a session an earlier, killed copy left running: pid \(pid)"), "\(said)")
+    await #expect(throws: PostgresError.self) { try await statement.value }
+  }
+
+  @Test func aLiveCopyOfTheSameServiceIsNotDisturbed() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let (plan, folder, _, database) = try await thingsPlan("live")
+    defer { folder.remove() }
+    #expect(try await CLIRunner.run(["provision", "-f", plan]).status == 0)
+    // A live copy holds the service's copy lock on its admin session.
+    let live = try await SerialConnection.connect(
+      sandbox.connInfo(database: database).with("application_name", "cleave copy things"))
+    _ = try await live.query("SELECT pg_advisory_lock(hashtext('cleave copy things'))")
+    let pid = try #require(try await live.query("SELECT pg_backend_pid()").scalar)
+    let copy = try await CLIRunner.run(["copy", "-f", plan])
+    #expect(copy.status == ExitStatus.copyFailed.rawValue, "\(copy.stdout)\(copy.stderr)")
+    #expect(copy.stderr.contains("CLV6006") && copy.stderr.contains("pid \(pid)"), "\(copy.stderr)")
+    #expect(try await live.query("SELECT 1").scalar == "1", "the live copy's session is untouched")
+  }
+}

@@ -37,8 +37,9 @@ public struct CatalogReader: Sendable {
     } catch {
       if !inOpenTransaction { try? await connection.execute("ROLLBACK") }
       throw CleaveError(
-        .sourceQueryFailed, "reading the catalog of \(connection.info) failed: \(error)",
-        hint: "Cleave needs to read pg_catalog; connect as the database owner or a role with pg_read_all_stats")
+        .sourceQueryFailed, "reading the catalog of \(connection.info) failed",
+        hint: "Cleave needs to read pg_catalog; connect as the database owner or a role with pg_read_all_stats",
+        cause: error)
     }
   }
 

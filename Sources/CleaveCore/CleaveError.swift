@@ -77,6 +77,7 @@ extension CleaveError {
     public static let connectionFailed = Self(rawValue: "CLV2001")
     public static let authenticationFailed = Self(rawValue: "CLV2002")
     public static let invalidConnectionString = Self(rawValue: "CLV2003")
+    public static let sessionEnded = Self(rawValue: "CLV2004")
 
     // Provisioning targets (exit 6).
     public static let notCreatedByCleave = Self(rawValue: "CLV5001")
@@ -92,6 +93,7 @@ extension CleaveError {
     public static let toolFailed = Self(rawValue: "CLV6004")
     public static let sourceSchemaChanged = Self(rawValue: "CLV6005")
     public static let copyAlreadyRunning = Self(rawValue: "CLV6006")
+    public static let copyStateDamaged = Self(rawValue: "CLV6007")
 
     // Reading the source (exit 5).
     public static let sourceQueryFailed = Self(rawValue: "CLV3001")

@@ -115,15 +115,16 @@ extension Copier {
       try await admin.execute("BEGIN")
       try await admin.execute("DELETE FROM ONLY \(table.quoted)")
       try await admin.query(
-        "DELETE FROM _cleave.progress WHERE step = $1 OR step LIKE $2 OR step = $3",
-        ["data \(table)", "data \(table) %", "split \(table)"])
+        // Not LIKE: a `_` in a table's name would match another table's ranges.
+        "DELETE FROM _cleave.progress WHERE step = $1 OR left(step, length($2)) = $2 OR step = $3",
+        ["data \(table)", "data \(table) ", "split \(table)"])
       try await admin.execute("COMMIT")
     } catch {
       try? await admin.execute("ROLLBACK")
       throw CleaveError(
         .copyFailed,
-        "the plan changed which rows of \(table) service \"\(service)\" gets, and its copied rows cannot be removed: \(error)",
-        hint: "drop the service's database and copy again")
+        "the plan changed which rows of \(table) service \"\(service)\" gets, and its copied rows cannot be removed",
+        hint: "drop the service's database and copy again", cause: error)
     }
     for step in finished.keys
     where step == "data \(table)" || step.hasPrefix("data \(table) ") || step == "split \(table)" {
@@ -171,12 +172,12 @@ extension Copier {
     let splitStep = "split \(table.name)"
     // What an earlier run decided wins over this run's `--split-mb`: a table copied whole stays whole, and a
     // table split into ranges keeps exactly those ranges, so no row is copied by two different jobs.
-    let recorded = finished[splitStep]?.detail
-    if finished[base] != nil { return [job(base, nil, table.sizeBytes)] }
-    guard recorded != nil || table.sizeBytes > splitBytes, let key = table.primaryKey, key.columns.count == 1,
+    let recorded = try RecordedCut.of(table.name, in: finished, service: service, planPath: plan.file.path)
+    if recorded == .whole { return [job(base, nil, table.sizeBytes)] }
+    guard recorded != .none || table.sizeBytes > splitBytes, let key = table.primaryKey, key.columns.count == 1,
       let column = table.column(key.columns[0]), ["smallint", "integer", "bigint"].contains(column.type)
     else {
-      if recorded != nil {
+      if recorded != .none {
         throw CleaveError(
           .sourceSchemaChanged,
           "service \"\(service)\": \(table.name) was being copied in ranges of its primary key, which is no longer a "
@@ -187,8 +188,8 @@ extension Copier {
     }
     let count = Int(min(64, (table.sizeBytes + splitBytes - 1) / splitBytes))
     var bounds: [Int64]
-    if let recorded {
-      bounds = recorded.split(separator: ",").compactMap { Int64($0) }
+    if case .ranges(let recordedBounds) = recorded {
+      bounds = recordedBounds
     } else {
       let quoted = QualifiedName.quote(column.name)
       let extent = try await reader.query(
@@ -236,7 +237,7 @@ extension Copier {
       } catch {
         try? await state.admin.execute("ROLLBACK")
         throw CleaveError(
-          .copyFailed, "setting sequence \(sequence.name) of service \"\(state.plan.name)\" failed: \(error)")
+          .copyFailed, "setting sequence \(sequence.name) of service \"\(state.plan.name)\" failed", cause: error)
       }
     }
     return count

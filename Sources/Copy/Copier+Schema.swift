@@ -67,8 +67,15 @@ extension Copier {
         logger.warning("stopped a session an earlier copy left running", metadata: ["session": "\(session)"])
       }
       // A recopy starts from an empty database: the pre-data step clears it, progress included.
-      var finished = again ? [:] : try await ProgressStore.finished(in: admin)
-      if finished["pre-data"] != nil, let recorded = finished[ServiceFingerprint.step]?.detail {
+      var finished =
+        again ? [:] : try await ProgressStore.finished(in: admin, service: service.name, planPath: plan.file.path)
+      if finished["pre-data"] != nil {
+        // The shape is recorded in the same transaction as the tables: tables without it were not made by Cleave.
+        guard let recorded = finished[ServiceFingerprint.step]?.detail else {
+          throw ProgressStore.damaged(
+            "the tables are recorded as created, but not the shape of the source they were created for",
+            service: service.name, planPath: plan.file.path)
+        }
         try Self.checkUnchanged(
           service, recorded: ServiceFingerprint(recorded: recorded), now: fingerprint, planPath: plan.file.path)
       }
@@ -78,7 +85,7 @@ extension Copier {
           archive: context.archive, selection: selection, service: service, target: target,
           catalog: context.catalog, workDirectory: context.workDirectory, fingerprint: fingerprint
         ).run(admin: admin)
-        finished = try await ProgressStore.finished(in: admin)
+        finished = try await ProgressStore.finished(in: admin, service: service.name, planPath: plan.file.path)
       }
       states.append(ServiceState(plan: service, target: target, selection: selection, admin: admin, finished: finished))
     }

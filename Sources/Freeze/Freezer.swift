@@ -151,8 +151,8 @@ public struct Freezer: Sendable {
     } catch {
       try? await source.execute("ROLLBACK")
       throw CleaveError(
-        .freezeFailed, "cannot freeze the source: \(error)",
-        hint: "freeze creates triggers: connect as the tables' owner or a superuser")
+        .freezeFailed, "cannot freeze the source",
+        hint: "freeze creates triggers: connect as the tables' owner or a superuser", cause: error)
     }
     var fence = try await fence(on: source)
     fence.rearmed = rearmed
@@ -232,9 +232,10 @@ public struct Freezer: Sendable {
     } catch {
       try? await source.execute("ROLLBACK")
       throw CleaveError(
-        .freezeFailed, "cannot unfreeze the source: \(error)",
+        .freezeFailed, "cannot unfreeze the source",
         hint: guarded
-          ? "the freeze's DDL guard (event triggers) was made by a superuser: unfreeze as a superuser" : nil)
+          ? "the freeze's DDL guard (event triggers) was made by a superuser: unfreeze as a superuser" : nil,
+        cause: error)
     }
     return frozen.map(\.table)
   }

@@ -25,4 +25,23 @@ extension CleaveError {
         hint: "check that the server is running and reachable, and the host, port and database in the URL")
     }
   }
+
+  /// The error of a step that failed because of `cause`: `message`, then what the cause says.
+  ///
+  /// When the cause is a session the server ended (`PostgresError.isSessionEnded`: terminated, restarted, failed
+  /// over, timed out, cancelled, or the network dropped it), the code is CLV2004 whatever the step, and the hint
+  /// says so: the step did not fail on its own, and every step Cleave records rolls back with its session, so the
+  /// same command can simply run again.
+  public init(_ code: Code, _ message: String, hint: String? = nil, cause: any Error) {
+    guard let error = cause as? PostgresError, error.isSessionEnded else {
+      self.init(code, "\(message): \(cause)", hint: hint)
+      return
+    }
+    self.init(
+      .sessionEnded,
+      "\(message): the server (\(error.server)) ended the session: \(error)",
+      hint: "something outside Cleave ended it: pg_terminate_backend or pg_cancel_backend, a restart or failover, "
+        + "idle_in_transaction_session_timeout, or the network; nothing is left half-done, so run the same command "
+        + "again (a copy resumes from what it finished)")
+  }
 }

@@ -24,7 +24,7 @@ extension Connection {
       } else if count == -1 {
         break
       } else {
-        throw PostgresError(kind: .copy, message: Self.trimmed(PQerrorMessage(handle)), server: info.redacted)
+        throw self.failure(.copy)
       }
     }
     try finishCommand(kind: .copy)
@@ -49,7 +49,7 @@ extension Connection {
       throw error
     }
     guard PQputCopyEnd(handle, nil) == 1 else {
-      throw PostgresError(kind: .copy, message: Self.trimmed(PQerrorMessage(handle)), server: info.redacted)
+      throw failure(.copy)
     }
     return try finishCommand(kind: .copy)
   }
@@ -77,7 +77,7 @@ extension Connection {
     guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
     let sent = PQputCopyData(handle, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
     guard sent == 1 else {
-      throw PostgresError(kind: .copy, message: Self.trimmed(PQerrorMessage(handle)), server: info.redacted)
+      throw failure(.copy)
     }
   }
 }

@@ -11,7 +11,7 @@ extension Connection {
   /// plain password never travels to the server or into its logs.
   public func encryptPassword(_ password: String, user: String) throws(PostgresError) -> String {
     guard let encrypted = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
-      throw PostgresError(kind: .query, message: Self.trimmed(PQerrorMessage(handle)), server: info.redacted)
+      throw failure(.query)
     }
     defer { PQfreemem(encrypted) }
     return String(cString: encrypted)

@@ -113,7 +113,7 @@ public final class Connection {
         buffer.withMemoryRebound(to: CChar.self) { function(conn, $0.baseAddress, $0.count) }
       })
     else {
-      throw PostgresError(kind: .query, message: Self.trimmed(PQerrorMessage(conn)), server: info.redacted)
+      throw failure(.query)
     }
     defer { PQfreemem(escaped) }
     return String(cString: escaped)
@@ -121,7 +121,7 @@ public final class Connection {
 
   func check(_ result: OpaquePointer?, expecting: [ExecStatusType], kind: PostgresError.Kind) throws(PostgresError) {
     guard let result else {
-      throw PostgresError(kind: kind, message: Self.trimmed(PQerrorMessage(conn)), server: info.redacted)
+      throw failure(kind)
     }
     let status = PQresultStatus(result)
     guard expecting.contains(status) else {
@@ -136,10 +136,19 @@ public final class Connection {
     }
     let primary = field(CLIBPQ_DIAG_MESSAGE_PRIMARY) ?? Self.trimmed(PQresultErrorMessage(result))
     let message = primary.isEmpty ? Self.trimmed(PQerrorMessage(conn)) : primary
-    return PostgresError(
+    var error = PostgresError(
       kind: kind, sqlState: field(CLIBPQ_DIAG_SQLSTATE), severity: field(CLIBPQ_DIAG_SEVERITY_NONLOCALIZED),
       message: message, detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL), hint: field(CLIBPQ_DIAG_MESSAGE_HINT),
       server: info.redacted)
+    error.connectionLost = PQstatus(conn) == CONNECTION_BAD
+    return error
+  }
+
+  /// The error of a call that failed without a result: libpq's message, marked when the connection is gone.
+  func failure(_ kind: PostgresError.Kind) -> PostgresError {
+    var error = PostgresError(kind: kind, message: Self.trimmed(PQerrorMessage(conn)), server: info.redacted)
+    error.connectionLost = PQstatus(conn) == CONNECTION_BAD
+    return error
   }
 
   var handle: OpaquePointer { conn }

@@ -17,6 +17,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
   public var detail: String?
   public var hint: String?
   public var server: String
+  /// Whether the connection was gone when the call failed: the server ended the session or the network dropped it.
+  public var connectionLost = false
 
   public init(
     kind: Kind, sqlState: String? = nil, severity: String? = nil, message: String, detail: String? = nil,
@@ -35,6 +37,16 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
   public var isAuthenticationFailure: Bool {
     if sqlState == "28P01" || sqlState == "28000" { return true }
     return message.contains("password authentication failed") || message.contains("no password supplied")
+  }
+
+  /// True when the server ended the session or stopped the statement from outside, not because of the statement:
+  /// the connection was lost, or SQLSTATE class 08 (connection exception), 57P01-57P04 (terminated by an
+  /// administrator, a crash, a shutdown, the database dropped), 57014 (cancelled) or 25P03 (idle in transaction
+  /// too long).
+  public var isSessionEnded: Bool {
+    if kind != .connection && connectionLost { return true }
+    guard let sqlState else { return false }
+    return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "57P04", "57014", "25P03"].contains(sqlState)
   }
 
   public var description: String {

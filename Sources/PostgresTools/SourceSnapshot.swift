@@ -29,7 +29,7 @@ public actor SourceSnapshot {
       let id = try await connection.query("SELECT pg_export_snapshot()").scalar ?? ""
       return SourceSnapshot(connection: connection, id: id)
     } catch {
-      throw CleaveError(.sourceQueryFailed, "cannot export a snapshot of the source: \(error)")
+      throw CleaveError(.sourceQueryFailed, "cannot export a snapshot of the source", cause: error)
     }
   }
 
@@ -50,9 +50,9 @@ public actor SourceSnapshot {
       )
     } catch {
       throw CleaveError(
-        .sourceQueryFailed, "cannot use the source snapshot \(id): \(error)",
+        .sourceQueryFailed, "cannot use the source snapshot \(id)",
         hint: "a snapshot lives only while the session that exported it keeps its transaction open; "
-          + "keep `cleave snapshot` running until the copy and the verify are done")
+          + "keep `cleave snapshot` running until the copy and the verify are done", cause: error)
     }
     return snapshot
   }
@@ -71,7 +71,7 @@ public actor SourceSnapshot {
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT \(try await worker.quoteLiteral(id))"
       )
     } catch {
-      throw CleaveError(.sourceQueryFailed, "cannot join the source snapshot \(id): \(error)")
+      throw CleaveError(.sourceQueryFailed, "cannot join the source snapshot \(id)", cause: error)
     }
     return worker
   }

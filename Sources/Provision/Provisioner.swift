@@ -123,8 +123,8 @@ public struct Provisioner: Sendable {
       throw error
     } catch let error as PostgresError {
       throw CleaveError(
-        .provisionFailed, "provisioning service \"\(service.name)\" on target \"\(service.target)\" failed: \(error)",
-        hint: "the target's user must be a superuser, or have CREATEDB and CREATEROLE")
+        .provisionFailed, "provisioning service \"\(service.name)\" on target \"\(service.target)\" failed",
+        hint: "the target's user must be a superuser, or have CREATEDB and CREATEROLE", cause: error)
     }
   }
 

@@ -142,7 +142,7 @@ public struct Rollback: Sendable {
       } catch let error as CleaveError {
         throw error
       } catch {
-        throw CleaveError(.rollbackFailed, "rollback stopped at \"\(action)\": \(error)", hint: "run it again")
+        throw CleaveError(.rollbackFailed, "rollback stopped at \"\(action)\"", hint: "run it again", cause: error)
       }
     }
   }

@@ -45,8 +45,9 @@ public struct Verifier: Sendable {
     if let snapshot {
       do { try await source.execute("SET TRANSACTION SNAPSHOT \(try await source.quoteLiteral(snapshot))") } catch {
         throw CleaveError(
-          .sourceQueryFailed, "cannot use the source snapshot \(snapshot): \(error)",
-          hint: "a snapshot lives only while `cleave snapshot` (the session that exported it) keeps running")
+          .sourceQueryFailed, "cannot use the source snapshot \(snapshot)",
+          hint: "a snapshot lives only while `cleave snapshot` (the session that exported it) keeps running",
+          cause: error)
       }
     }
     let catalog = try await CatalogReader(connection: source).read(inOpenTransaction: true)

@@ -31,6 +31,11 @@ enum CLIRunner {
     return process
   }
 
+  /// Runs the binary to its end and returns what it printed and how it exited.
+  ///
+  /// The process is run, read and waited for on threads of its own, never on Swift's cooperative ones: on a
+  /// two-core machine a few tests blocked in `waitUntilExit` would otherwise take every cooperative thread, and a
+  /// test waiting for its command to reach a lock could never run the step that lets the command go on.
   static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
@@ -41,13 +46,37 @@ enum CLIRunner {
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
-    let (outData, errData) = await (stdout, stderr)
-    process.waitUntilExit()
-    return Output(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+    return await withCheckedContinuation { continuation in
+      Thread.detachNewThread {
+        let group = DispatchGroup()
+        let collected = Collected()
+        for (pipe, isError) in [(out, false), (err, true)] {
+          group.enter()
+          Thread.detachNewThread {
+            collected.set(pipe.fileHandleForReading.readDataToEndOfFile(), isError: isError)
+            group.leave()
+          }
+        }
+        group.wait()
+        process.waitUntilExit()
+        continuation.resume(
+          returning: Output(
+            status: process.terminationStatus, stdout: String(decoding: collected.stdout, as: UTF8.self),
+            stderr: String(decoding: collected.stderr, as: UTF8.self)))
+      }
+    }
+  }
+
+  /// Both streams of a run, filled by two reading threads.
+  private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+    func set(_ data: Data, isError: Bool) {
+      lock.withLock { if isError { err = data } else { out = data } }
+    }
+    var stdout: Data { lock.withLock { out } }
+    var stderr: Data { lock.withLock { err } }
   }
 }
 

@@ -27,16 +27,6 @@ import Testing
     return (plan, folder, source, database)
   }
 
-  /// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
-  func eventually(within seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-      if try await condition() { return true }
-      try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-  }
-
   @Test func pgDumpDiesWithAKilledCopy() async throws {
     let (plan, folder, source, _) = try await thingsPlan("child")
     defer { folder.remove() }

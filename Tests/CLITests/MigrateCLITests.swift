@@ -87,7 +87,11 @@ import Testing
     try await observer.execute("CREATE TABLE gate (id int)")
     let gate = try await SerialConnection.connect(sandbox.connInfo(database: service))
     try await gate.execute("BEGIN; LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
-    let held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted"
+    // This database's only: tests in other databases take the same lock at the same time.
+    let held = """
+      SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      """
     let process = try CLIRunner.start(["migrate", "deploy", "-f", plan])
     // Killed while the migration runs (waiting at the gate), holding the lock.
     let running = """
@@ -95,20 +99,12 @@ import Testing
       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM gate%'
         AND pid <> pg_backend_pid()
       """
-    var midway = false
-    for _ in 0..<200 where !midway {
-      midway = try await observer.query(running).scalar == "1"
-      if !midway { try await Task.sleep(for: .milliseconds(25)) }
-    }
+    let midway = try await eventually(within: 60) { try await observer.query(running).scalar == "1" }
     #expect(midway, "the migration started")
     #expect(try await observer.query(held).scalar == "1", "the deploy holds Prisma's lock while it runs")
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
-    var released = false
-    for _ in 0..<50 where !released {
-      released = try await observer.query(held).scalar == "0"
-      if !released { try await Task.sleep(for: .milliseconds(100)) }
-    }
+    let released = try await eventually(within: 15) { try await observer.query(held).scalar == "0" }
     #expect(released, "the lock went with the killed deploy's session")
     try await gate.execute("ROLLBACK")
     let rerun = try await CLIRunner.run(["migrate", "deploy", "-f", plan])

@@ -76,8 +76,8 @@ actor CopyWorker {
     } catch {
       try? target.execute("ROLLBACK")
       throw CleaveError(
-        .copyFailed, "copying \(job.table) of service \"\(job.service)\" failed: \(error)",
-        hint: "fix the cause, then run the same command again: it resumes where it stopped")
+        .copyFailed, "copying \(job.table) of service \"\(job.service)\" failed",
+        hint: "fix the cause, then run the same command again: it resumes where it stopped", cause: error)
     }
   }
 
@@ -92,8 +92,9 @@ actor CopyWorker {
     } catch {
       try? target.execute("ROLLBACK")
       throw CleaveError(
-        .schemaCopyFailed, "\(step) of service \"\(service)\" failed: \(error)",
-        hint: "fix the cause (a constraint the data breaks, a full disk), then run the same command again")
+        .schemaCopyFailed, "\(step) of service \"\(service)\" failed",
+        hint: "fix the cause (a constraint the data breaks, a full disk), then run the same command again", cause: error
+      )
     }
   }
 

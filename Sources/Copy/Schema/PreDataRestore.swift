@@ -25,7 +25,7 @@ struct PreDataRestore {
       try await reset(admin: admin)
     } catch {
       throw CleaveError(
-        .schemaCopyFailed, "cannot clear database \(target.databaseName) of service \"\(service.name)\": \(error)")
+        .schemaCopyFailed, "cannot clear database \(target.databaseName) of service \"\(service.name)\"", cause: error)
     }
     let entries = archive.preData.filter(selection.includes)
     // Extensions (and comments on them) need the target's admin; everything else is created as the owner role.
@@ -49,7 +49,7 @@ struct PreDataRestore {
     } catch {
       try? await admin.execute("ROLLBACK")
       throw CleaveError(
-        .schemaCopyFailed, "applying the transforms of service \"\(service.name)\" to its tables failed: \(error)")
+        .schemaCopyFailed, "applying the transforms of service \"\(service.name)\" to its tables failed", cause: error)
     }
   }
 

@@ -26,7 +26,7 @@ struct TransformFinisher {
     } catch {
       try? await admin.execute("ROLLBACK")
       throw CleaveError(
-        .schemaCopyFailed, "renaming and dropping for the transforms of \"\(service.name)\" failed: \(error)")
+        .schemaCopyFailed, "renaming and dropping for the transforms of \"\(service.name)\" failed", cause: error)
     }
   }
 }

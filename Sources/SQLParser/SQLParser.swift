@@ -90,21 +90,11 @@ public enum SQLParser {
     return columns.sorted { $0.location < $1.location }.map(\.names)
   }
 
-  /// The functions a SQL expression over one row calls, as written (`["lower"]`, `["pg_catalog", "lo_create"]`),
-  /// in the order written; found in the parse tree (`FuncCall` nodes), never by matching text.
+  /// What a SQL expression over one row makes the server call: functions, operators and casts, as written.
   ///
   /// - Throws: `SQLParseError` when the parser rejects the expression.
-  public static func functionCalls(inExpression expression: String) throws(SQLParseError) -> [[String]] {
-    let tree = try parseTree("SELECT (" + expression + "\n)")
-    var calls: [(location: Int, names: [String])] = []
-    walk(tree) { key, value in
-      guard key == "FuncCall", let call = value as? [String: Any], let parts = call["funcname"] as? [Any] else {
-        return
-      }
-      let names = parts.compactMap { (($0 as? [String: Any])?["String"] as? [String: Any])?["sval"] as? String }
-      if names.count == parts.count { calls.append(((call["location"] as? Int) ?? 0, names)) }
-    }
-    return calls.sorted { $0.location < $1.location }.map(\.names)
+  public static func calls(inExpression expression: String) throws(SQLParseError) -> ExpressionCalls {
+    ExpressionCalls(tree: try parseTree("SELECT (" + expression + "\n)"))
   }
 
   /// Whether the parser accepts `sql`.

@@ -13,8 +13,21 @@ import Testing
     var line: Int
     var column: Int
     var reason: String
+    /// What the source has besides `posts` for this case.
+    var source = ""
     var testDescription: String { reason }
   }
+
+  /// An operator, a cast and a domain check, each run by a function marked volatile that creates a large object.
+  static let hostile = """
+    CREATE FUNCTION bump(a int, b int) RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT lo_create(0) > 0';
+    CREATE OPERATOR ===> (LEFTARG = int, RIGHTARG = int, FUNCTION = bump);
+    CREATE TYPE mark AS (v oid);
+    CREATE FUNCTION to_mark(int) RETURNS mark LANGUAGE sql VOLATILE AS 'SELECT ROW(lo_create(0))::mark';
+    CREATE CAST (int AS mark) WITH FUNCTION to_mark(int);
+    CREATE FUNCTION stamp(text) RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT lo_create(0) > 0';
+    CREATE DOMAIN checked_text AS text CHECK (stamp(VALUE));
+    """
 
   static let cases: [Case] = [
     Case(transform: "where: \"deleted_at IS NULL -- only live rows\"", line: 10, column: 16, reason: "syntax error"),
@@ -32,13 +45,29 @@ import Testing
       transform: "columns:\n          host: { add: \"pg_catalog.pg_read_file('/etc/hostname')\", type: text }",
       line: 11,
       column: 19, reason: "pg_catalog.pg_read_file(), which the source marks volatile"),
+    // The same functions behind an operator, a cast or a domain's check, which no function call names.
+    Case(transform: "where: \"id ===> 1\"", line: 10, column: 16, reason: "uses the operator ===>", source: hostile),
+    Case(
+      transform: "where: \"id OPERATOR(public.===>) 1\"", line: 10, column: 16,
+      reason: "uses the operator public.===>", source: hostile),
+    Case(transform: "where: \"(id::mark).v > 0\"", line: 10, column: 16, reason: "casts to mark", source: hostile),
+    Case(
+      transform: "columns:\n          note: { add: \"title\", type: checked_text }", line: 11, column: 19,
+      reason: "casts to checked_text", source: hostile),
+    Case(
+      transform: "where: \"id > 0\"", line: 10, column: 16, reason: "implicit cast",
+      source: """
+        CREATE TYPE mark AS (v oid);
+        CREATE FUNCTION to_mark(int) RETURNS mark LANGUAGE sql VOLATILE AS 'SELECT ROW(lo_create(0))::mark';
+        CREATE CAST (int AS mark) WITH FUNCTION to_mark(int) AS IMPLICIT;
+        """),
   ]
 
   @Test(arguments: cases) func planFindsTheMistakeWhereItIsWritten(_ bad: Case) async throws {
     let sandbox = try #require(PostgresSandbox.current)
     let source = try await sandbox.makeDatabase("check_src")
     try await SerialConnection.connect(source).execute(
-      "CREATE TABLE posts (id int PRIMARY KEY, title text, deleted_at timestamptz)")
+      "CREATE TABLE posts (id int PRIMARY KEY, title text, deleted_at timestamptz);" + bad.source)
     let folder = try TemporaryFolder("check")
     defer { folder.remove() }
     let path = try folder.writePlan(
@@ -65,5 +94,29 @@ import Testing
       "SELECT count(*) FROM pg_largeobject_metadata"
     ).scalar
     #expect(objects == "0", "no large object was created on the source")
+  }
+
+  /// The same source, with SQL that only uses what it marks immutable or stable (operators, casts, BETWEEN, LIKE,
+  /// IN, a subquery): accepted, so the check refuses by what runs, not by the source having something volatile.
+  @Test func ordinarySQLOnASourceWithVolatileOperatorsIsAccepted() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("check_ok_src")
+    try await SerialConnection.connect(source).execute(
+      "CREATE TABLE posts (id int PRIMARY KEY, title text, deleted_at timestamptz);" + Self.hostile)
+    let folder = try TemporaryFolder("check_ok")
+    defer { folder.remove() }
+    let path = try folder.writePlan(
+      source: source.flattened, target: sandbox.connInfo().rawValue,
+      services: """
+        content:
+          database: content_\(folder.suffix)
+          tables: [posts]
+          transforms:
+            posts:
+              where: "id BETWEEN 1 AND 10 AND lower(title) LIKE 'a%' AND id IN (1, 2) AND id::text <> ''"
+              columns:
+                day: { add: "date_trunc('day', deleted_at)", type: timestamptz }
+        """)
+    _ = try await Planner(planPath: path, environment: [:]).run()
   }
 }

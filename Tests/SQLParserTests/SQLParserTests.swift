@@ -60,3 +60,25 @@ import Testing
     #expect(error?.position == 11)
   }
 }
+
+/// What an expression makes the server call, read from the parse tree: what `ProjectionCheck` checks against the
+/// source's volatility marks.
+@Suite struct ExpressionCallsTests {
+  @Test func findsFunctionsOperatorsAndCastsWhereverTheyAreWritten() throws {
+    let calls = try SQLParser.calls(
+      inExpression: """
+        lower(title) LIKE 'a%' AND id BETWEEN 1 AND 9 AND id OPERATOR(public.===>) 2
+          AND id = ANY (SELECT pg_catalog.lo_create(0)) AND (id::mark).v IS NOT NULL AND note::int > 0
+        """)
+    #expect(calls.functions == [["lower"], ["pg_catalog", "lo_create"]])
+    #expect(calls.operators.contains(["~~"]) && calls.operators.contains(["public", "===>"]))
+    #expect(calls.operators.contains(["<="]) && calls.operators.contains(["="]) && calls.operators.contains([">"]))
+    #expect(calls.types == [["mark"], ["pg_catalog", "int4"]])
+  }
+
+  @Test func aNameIsListedOnce() throws {
+    let calls = try SQLParser.calls(inExpression: "a + b + c > lower(x) AND lower(y) > ''")
+    #expect(calls.operators == [["+"], [">"]])
+    #expect(calls.functions == [["lower"]])
+  }
+}

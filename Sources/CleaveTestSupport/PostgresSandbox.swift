@@ -75,6 +75,12 @@ public final class PostgresSandbox: Sendable {
 
       """
     try hba.write(toFile: data + "/pg_hba.conf", atomically: false, encoding: .utf8)
+    // Every log line names its role and database, so a test can read the statements its own database ran
+    // (`loggedStatements(in:)`) among those of the other tests sharing the cluster.
+    let configuration = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/postgresql.conf"))
+    try configuration.seekToEnd()
+    try configuration.write(contentsOf: Data("\nlog_line_prefix = '%m [%p] %q%u@%d '\n".utf8))
+    try configuration.close()
     try await startServer()
     let admin = try await SerialConnection.connect(connInfo())
     try await admin.execute("CREATE ROLE \(Self.passwordGroup) NOLOGIN")

@@ -97,6 +97,13 @@ public enum SQLParser {
     ExpressionCalls(tree: try parseTree("SELECT (" + expression + "\n)"))
   }
 
+  /// What one or more whole statements make the server call: functions, operators and casts, as written.
+  ///
+  /// - Throws: `SQLParseError` when the parser rejects the text.
+  public static func calls(in sql: String) throws(SQLParseError) -> ExpressionCalls {
+    ExpressionCalls(tree: try parseTree(sql))
+  }
+
   /// Whether the parser accepts `sql`.
   public static func isValid(_ sql: String) -> Bool {
     (try? parseTree(sql)) != nil

@@ -32,6 +32,15 @@ import Testing
     Case(
       yaml: header + "services:\n  a:\n    database: shop\n    schema: Billing\n", code: .planInvalidName, line: 8,
       column: 13, hint: "billing"),
+    // Found by PlanFuzzTests: `pg_` names that PostgreSQL reserves (the roles are named after the database), and
+    // a character YAML does not read, placed where it is rather than at 1:1.
+    Case(
+      yaml: header + "services:\n  a:\n    database: pg_shop\n", code: .planInvalidName, line: 7, column: 15,
+      hint: "pg_"),
+    Case(
+      yaml: header + "services:\n  a:\n    database: shop\n    schema: pg_billing\n", code: .planInvalidName,
+      line: 8, column: 13, hint: "pg_"),
+    Case(yaml: header + "services:\n  a:\n    database: sh\u{1}op\n", code: .planSyntax, line: 7, column: 17),
     Case(yaml: "source:\n  url: x\n targets: {}\n", code: .planSyntax, line: 3, column: 2),
     Case(yaml: header + "servics:\n  a: {database: a}\n", code: .planUnknownKey, line: 5, column: 1, hint: "services"),
     Case(

@@ -92,7 +92,7 @@ struct SchemaMove {
     let dump = workDirectory + "/\(service.name)-move.dump"
     try await PostgresTool(
       "pg_dump", connectingTo: staging.database,
-      arguments: ["--format=custom", "--no-owner", "--no-privileges", "--schema=\(schema)", "--file=\(dump)"]
+      arguments: ["--format=custom", "--no-owner", "--no-privileges", "--schema=\(quotedSchema)", "--file=\(dump)"]
     ).run(what: "dumping the staged service \"\(service.name)\"")
     try await sharedAdmin.execute("DROP SCHEMA IF EXISTS \(quotedSchema) CASCADE")
     try await PostgresTool(

@@ -197,8 +197,16 @@ public enum PlanDecoder {
   }
 
   /// A database or schema name PostgreSQL keeps whole: at most 63 bytes (a longer one would be cut, and two
-  /// cut names could become one).
+  /// cut names could become one), and not starting with `pg_`, which it reserves.
   private static func checkServerName(_ name: Located<String>, what: String, service: String) throws(CleaveError) {
+    // PostgreSQL reserves `pg_` for its own schemas and roles, and the roles are named after the database.
+    guard !name.value.hasPrefix("pg_") else {
+      throw CleaveError(
+        .planInvalidName,
+        "service \"\(service)\" has a `\(what)` name starting with `pg_`, which PostgreSQL reserves for "
+          + (what == "schema" ? "its own schemas" : "its own roles (Cleave names the service's roles after it)"),
+        hint: "choose a name that does not start with `pg_`", at: name.location)
+    }
     guard name.value.utf8.count <= PostgresIdentifier.maximumBytes else {
       throw CleaveError(
         .planInvalidName,
@@ -291,6 +299,17 @@ public enum PlanDecoder {
         .planSyntax, "the plan is not valid YAML: \(detail)",
         hint: "check the indentation and the quoting on this line; strings holding `: ` or `#` need quotes",
         at: SourceLocation(file: path, line: mark.line, column: mark.column))
+    case .reader(let problem, let offset, let value, let yaml):
+      // A character YAML does not read (a control character, a byte that is not UTF-8): placed where it is.
+      var line = 1
+      var column = 1
+      for character in yaml.prefix(offset ?? 0) {
+        if character == "\n" { (line, column) = (line + 1, 1) } else { column += 1 }
+      }
+      return CleaveError(
+        .planSyntax, "the plan is not valid YAML: \(problem) (U+\(String(format: "%04X", value)))",
+        hint: "remove the character, or write it as an escape inside a double-quoted string (\"\\u0000\")",
+        at: SourceLocation(file: path, line: line, column: column))
     case .duplicatedKeysInMapping(let duplicates, let context):
       return CleaveError(
         .planSyntax, "the same key is written twice: \(duplicates.sorted().joined(separator: ", "))",

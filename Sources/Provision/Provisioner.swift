@@ -108,12 +108,7 @@ public struct Provisioner: Sendable {
         """)
       try secrets.save(for: plan.identity)
       // Least privilege ends at the service's own database only if the others refuse its login too.
-      let reachable = try await admin.query(
-        """
-        SELECT datname FROM pg_database WHERE datallowconn AND datname <> $1
-          AND has_database_privilege($2, oid, 'CONNECT') ORDER BY datname
-        """, [service.database, roles.login]
-      ).rows.compactMap { $0.first ?? nil }
+      let reachable = try await OtherDatabases.reachable(by: roles.login, besides: service.database, on: admin)
       var provisioned = ProvisionedService(
         name: service.name, database: database, databaseName: service.database, schema: service.schema,
         roles: roles, created: created)

@@ -54,8 +54,8 @@ public struct ProvisionReport: Sendable {
       lines.append(
         "warning: \(service.roles.login) can also connect to "
           + service.alsoReachable.joined(separator: ", ")
-          + " (PUBLIC has CONNECT there); Cleave changes nothing it did not create: to close it, "
-          + "REVOKE CONNECT ON DATABASE … FROM PUBLIC and grant it to the roles that need it")
+          + " (PUBLIC has CONNECT there); Cleave changes nothing it did not create unless asked: "
+          + "`cleave provision --harden-other-databases` shows how it would close them")
     }
     return lines.joined(separator: "\n")
   }

@@ -19,12 +19,8 @@ public actor SourceSnapshot {
   ///
   /// - Throws: `CleaveError` when the source cannot be reached or refuses.
   public static func export(from source: ConnInfo) async throws -> SourceSnapshot {
-    let connection: SerialConnection
-    do { connection = try await SerialConnection.connect(source, readOnly: true) } catch {
-      throw CleaveError(connecting: error, role: "source")
-    }
+    let connection = try await session(on: source)
     do {
-      try await connection.execute(SessionSettings.sql)
       try await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
       let id = try await connection.query("SELECT pg_export_snapshot()").scalar ?? ""
       return SourceSnapshot(connection: connection, id: id)
@@ -38,13 +34,9 @@ public actor SourceSnapshot {
   ///
   /// - Throws: `CleaveError` when the source cannot be reached or the snapshot is gone.
   public static func adopt(_ id: String, from source: ConnInfo) async throws -> SourceSnapshot {
-    let connection: SerialConnection
-    do { connection = try await SerialConnection.connect(source, readOnly: true) } catch {
-      throw CleaveError(connecting: error, role: "source")
-    }
+    let connection = try await session(on: source)
     let snapshot = SourceSnapshot(connection: connection, id: id)
     do {
-      try await connection.execute(SessionSettings.sql)
       try await connection.execute(
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT \(try await connection.quoteLiteral(id))"
       )
@@ -61,12 +53,8 @@ public actor SourceSnapshot {
   ///
   /// - Throws: `CleaveError` when the source refuses the connection or the snapshot.
   public nonisolated func join(_ source: ConnInfo) async throws -> SerialConnection {
-    let worker: SerialConnection
-    do { worker = try await SerialConnection.connect(source, readOnly: true) } catch {
-      throw CleaveError(connecting: error, role: "source")
-    }
+    let worker = try await Self.session(on: source)
     do {
-      try await worker.execute(SessionSettings.sql)
       try await worker.execute(
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT \(try await worker.quoteLiteral(id))"
       )
@@ -74,6 +62,21 @@ public actor SourceSnapshot {
       throw CleaveError(.sourceQueryFailed, "cannot join the source snapshot \(id)", cause: error)
     }
     return worker
+  }
+
+  /// A read-only session on the source with Cleave's session settings.
+  ///
+  /// - Throws: `CleaveError` when the source cannot be reached, or refuses the settings.
+  static func session(on source: ConnInfo) async throws -> SerialConnection {
+    let connection: SerialConnection
+    do { connection = try await SerialConnection.connect(source, readOnly: true) } catch {
+      throw CleaveError(connecting: error, role: "source")
+    }
+    do { try await connection.execute(SessionSettings.sql) } catch {
+      await connection.close()
+      throw CleaveError(.sourceQueryFailed, "the source refused Cleave's session settings", cause: error)
+    }
+    return connection
   }
 
   /// Ends the exporting transaction; sessions that joined keep their view until they end.

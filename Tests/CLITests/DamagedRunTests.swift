@@ -21,24 +21,21 @@ import Testing
   /// A source with `things` (a serial key, so a sequence, and about 3 MB, so `--split-mb 1` cuts it into
   /// ranges), a plan moving it to a service of its own, provisioned.
   func setUp(_ name: String) async throws -> Setup {
-    let sandbox = try #require(PostgresSandbox.current)
-    let sourceInfo = try await sandbox.makeDatabase(name + "_src")
-    let source = try await SerialConnection.connect(sourceInfo)
-    try await source.execute(
-      """
-      CREATE TABLE things (id serial PRIMARY KEY, label text);
-      INSERT INTO things (label) SELECT repeat(md5(i::text), 2) FROM generate_series(1, 30000) i;
-      ANALYZE things;
-      """)
-    let folder = try TemporaryFolder(name)
-    let database = "things_\(folder.suffix)"
-    let plan = try folder.writePlan(
-      source: sourceInfo.flattened, target: sandbox.connInfo().rawValue,
-      services: "things:\n  database: \(database)\n  tables: [public.things]")
-    let provision = try await CLIRunner.run(["provision", "-f", plan])
+    let split = try await #require(PostgresSandbox.current).split(
+      name,
+      sourceSQL: """
+        CREATE TABLE things (id serial PRIMARY KEY, label text);
+        INSERT INTO things (label) SELECT repeat(md5(i::text), 2) FROM generate_series(1, 30000) i;
+        ANALYZE things;
+        """
+    ) { "things:\n  database: things_\($0)\n  tables: [public.things]" }
+    let provision = try await CLIRunner.run(["provision", "-f", split.plan])
     #expect(provision.status == 0, "\(provision.stderr)")
+    let source = try await SerialConnection.connect(split.source)
     let sourceDatabase = try #require(try await source.query("SELECT current_database()").scalar)
-    return Setup(plan: plan, folder: folder, source: source, sourceDatabase: sourceDatabase, database: database)
+    return Setup(
+      plan: split.plan, folder: split.folder, source: source, sourceDatabase: sourceDatabase,
+      database: "things_\(split.suffix)")
   }
 
   /// Runs `arguments` while `holder` keeps a lock the command waits for; once one of its sessions on the source

@@ -10,21 +10,15 @@ import Testing
   func thingsPlan(_ name: String) async throws -> (
     plan: String, folder: TemporaryFolder, source: SerialConnection, database: String
   ) {
-    let sandbox = try #require(PostgresSandbox.current)
-    let sourceInfo = try await sandbox.makeDatabase(name + "_src")
-    let source = try await SerialConnection.connect(sourceInfo)
-    try await source.execute(
-      """
-      CREATE TABLE things (id int PRIMARY KEY, label text);
-      INSERT INTO things SELECT i, 'thing ' || i FROM generate_series(1, 500) i;
-      CREATE TABLE other (id int);
-      """)
-    let folder = try TemporaryFolder(name)
-    let database = "things_\(folder.suffix)"
-    let plan = try folder.writePlan(
-      source: sourceInfo.flattened, target: sandbox.connInfo().rawValue,
-      services: "things:\n  database: \(database)\n  tables: [public.things]")
-    return (plan, folder, source, database)
+    let split = try await #require(PostgresSandbox.current).split(
+      name,
+      sourceSQL: """
+        CREATE TABLE things (id int PRIMARY KEY, label text);
+        INSERT INTO things SELECT i, 'thing ' || i FROM generate_series(1, 500) i;
+        CREATE TABLE other (id int);
+        """
+    ) { "things:\n  database: things_\($0)\n  tables: [public.things]" }
+    return (split.plan, split.folder, try await SerialConnection.connect(split.source), "things_\(split.suffix)")
   }
 
   @Test func pgDumpDiesWithAKilledCopy() async throws {

@@ -9,18 +9,10 @@ import Testing
 @Suite(.postgres, .tags(.integration)) struct SecretsDefaultTests {
   /// A source with one table, and a plan in a folder of its own moving it to service `things`.
   func thingsPlan(_ name: String) async throws -> (plan: String, folder: TemporaryFolder) {
-    let sandbox = try #require(PostgresSandbox.current)
-    let source = try await sandbox.makeDatabase(name + "_src")
-    try await SerialConnection.connect(source).execute("CREATE TABLE things (id int PRIMARY KEY)")
-    let folder = try TemporaryFolder(name)
-    let plan = try folder.writePlan(
-      source: source.flattened, target: sandbox.connInfo().rawValue,
-      services: """
-        things:
-          database: things_\(folder.suffix)
-          tables: [things]
-        """)
-    return (plan, folder)
+    let split = try await #require(PostgresSandbox.current).split(
+      name, sourceSQL: "CREATE TABLE things (id int PRIMARY KEY)"
+    ) { "things:\n  database: things_\($0)\n  tables: [things]" }
+    return (split.plan, split.folder)
   }
 
   @Test func secretsGoNextToThePlanNeverIntoTheWorkingFolder() async throws {

@@ -63,25 +63,27 @@ import Testing
         """),
   ]
 
+  /// A source with `posts` (and `extra`), and a plan moving it to `content` with `transform` under `posts:`.
+  func split(_ name: String, extra: String, transform: String) async throws -> TestSplit {
+    try await #require(PostgresSandbox.current).split(
+      name, sourceSQL: "CREATE TABLE posts (id int PRIMARY KEY, title text, deleted_at timestamptz);" + extra
+    ) { suffix in
+      """
+      content:
+        database: content_\(suffix)
+        tables: [posts]
+        transforms:
+          posts:
+            \(transform)
+      """
+    }
+  }
+
   @Test(arguments: cases) func planFindsTheMistakeWhereItIsWritten(_ bad: Case) async throws {
-    let sandbox = try #require(PostgresSandbox.current)
-    let source = try await sandbox.makeDatabase("check_src")
-    try await SerialConnection.connect(source).execute(
-      "CREATE TABLE posts (id int PRIMARY KEY, title text, deleted_at timestamptz);" + bad.source)
-    let folder = try TemporaryFolder("check")
-    defer { folder.remove() }
-    let path = try folder.writePlan(
-      source: source.flattened, target: sandbox.connInfo().rawValue,
-      services: """
-        content:
-          database: content_\(folder.suffix)
-          tables: [posts]
-          transforms:
-            posts:
-              \(bad.transform)
-        """)
+    let split = try await split("check", extra: bad.source, transform: bad.transform)
+    defer { split.folder.remove() }
     do {
-      _ = try await Planner(planPath: path, environment: [:]).run()
+      _ = try await Planner(planPath: split.plan, environment: [:]).run()
       Issue.record("cleave plan accepted \(bad.transform)")
     } catch let error as CleaveError {
       #expect(error.code == .planInvalidTransform, "\(error)")
@@ -89,8 +91,8 @@ import Testing
       #expect(error.location?.line == bad.line && error.location?.column == bad.column, "\(error)")
     }
     // Every command that loads the plan stops there too, before it touches a target, and nothing was written.
-    await #expect(throws: CleaveError.self) { _ = try await PlanLoader.resolve(path: path, environment: [:]) }
-    let objects = try await SerialConnection.connect(source).query(
+    await #expect(throws: CleaveError.self) { _ = try await PlanLoader.resolve(path: split.plan, environment: [:]) }
+    let objects = try await SerialConnection.connect(split.source).query(
       "SELECT count(*) FROM pg_largeobject_metadata"
     ).scalar
     #expect(objects == "0", "no large object was created on the source")
@@ -99,24 +101,14 @@ import Testing
   /// The same source, with SQL that only uses what it marks immutable or stable (operators, casts, BETWEEN, LIKE,
   /// IN, a subquery): accepted, so the check refuses by what runs, not by the source having something volatile.
   @Test func ordinarySQLOnASourceWithVolatileOperatorsIsAccepted() async throws {
-    let sandbox = try #require(PostgresSandbox.current)
-    let source = try await sandbox.makeDatabase("check_ok_src")
-    try await SerialConnection.connect(source).execute(
-      "CREATE TABLE posts (id int PRIMARY KEY, title text, deleted_at timestamptz);" + Self.hostile)
-    let folder = try TemporaryFolder("check_ok")
-    defer { folder.remove() }
-    let path = try folder.writePlan(
-      source: source.flattened, target: sandbox.connInfo().rawValue,
-      services: """
-        content:
-          database: content_\(folder.suffix)
-          tables: [posts]
-          transforms:
-            posts:
-              where: "id BETWEEN 1 AND 10 AND lower(title) LIKE 'a%' AND id IN (1, 2) AND id::text <> ''"
+    let split = try await split(
+      "check_ok", extra: Self.hostile,
+      transform: """
+        where: "id BETWEEN 1 AND 10 AND lower(title) LIKE 'a%' AND id IN (1, 2) AND id::text <> ''"
               columns:
                 day: { add: "date_trunc('day', deleted_at)", type: timestamptz }
         """)
-    _ = try await Planner(planPath: path, environment: [:]).run()
+    defer { split.folder.remove() }
+    _ = try await Planner(planPath: split.plan, environment: [:]).run()
   }
 }

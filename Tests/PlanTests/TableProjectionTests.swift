@@ -11,36 +11,35 @@ import Testing
 /// column and re-key included.
 @Suite(.postgres, .tags(.integration)) struct TableProjectionTests {
   @Test func theBulkSelectAndTheRowByRowProjectionAgree() async throws {
-    let sandbox = try #require(PostgresSandbox.current)
-    let source = try await sandbox.makeDatabase("projection_src")
-    let connection = try await SerialConnection.connect(source)
-    try await connection.execute(
+    let split = try await #require(PostgresSandbox.current).split(
+      "projection",
+      sourceSQL: """
+        CREATE TABLE users (id int PRIMARY KEY, firebase_uid text UNIQUE NOT NULL);
+        CREATE TABLE posts (id int PRIMARY KEY, user_id int, title text NOT NULL, secret text,
+          deleted_at timestamptz);
+        INSERT INTO users SELECT i, 'fb-' || md5(i::text) FROM generate_series(1, 20) i;
+        INSERT INTO posts SELECT i, 1 + i % 20, 'Title ' || i, 'hidden ' || i,
+          CASE WHEN i % 7 = 0 THEN now() END FROM generate_series(1, 200) i;
+        """
+    ) { suffix in
       """
-      CREATE TABLE users (id int PRIMARY KEY, firebase_uid text UNIQUE NOT NULL);
-      CREATE TABLE posts (id int PRIMARY KEY, user_id int, title text NOT NULL, secret text,
-        deleted_at timestamptz);
-      INSERT INTO users SELECT i, 'fb-' || md5(i::text) FROM generate_series(1, 20) i;
-      INSERT INTO posts SELECT i, 1 + i % 20, 'Title ' || i, 'hidden ' || i,
-        CASE WHEN i % 7 = 0 THEN now() END FROM generate_series(1, 200) i;
-      """)
-    let folder = try TemporaryFolder("projection")
-    defer { folder.remove() }
-    let path = try folder.writePlan(
-      source: source.flattened, target: sandbox.connInfo().rawValue,
-      services: """
-        content:
-          database: content_\(folder.suffix)
-          tables: [posts, users]
-          transforms:
-            posts:
-              where: "deleted_at IS NULL"
-              rename_to: articles
-              columns:
-                secret: drop
-                title: { rename_to: headline }
-                slug: { add: "lower(replace(title, ' ', '-'))", type: text }
-                user_id: { rekey: { via: users, match: id, take: firebase_uid }, rename_to: author_uid }
-        """)
+      content:
+        database: content_\(suffix)
+        tables: [posts, users]
+        transforms:
+          posts:
+            where: "deleted_at IS NULL"
+            rename_to: articles
+            columns:
+              secret: drop
+              title: { rename_to: headline }
+              slug: { add: "lower(replace(title, ' ', '-'))", type: text }
+              user_id: { rekey: { via: users, match: id, take: firebase_uid }, rename_to: author_uid }
+      """
+    }
+    defer { split.folder.remove() }
+    let (source, path) = (split.source, split.plan)
+    let connection = try await SerialConnection.connect(source)
     let plan = try await PlanLoader.resolve(path: path, environment: [:])
     let catalog = try await CatalogReader.read(source)
     let service = try #require(plan.services.first)

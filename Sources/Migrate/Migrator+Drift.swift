@@ -101,6 +101,8 @@ extension Migrator {
       guard let migration = folder.migrations.first else { continue }
       let history = Self.history(folder.layout)
       let connection = try await connect(service)
+      // As the owner, like every deploy after it: a history table the admin owned refused the owner's deploys.
+      try await Self.becomeOwner(of: service, on: connection)
       try await connection.execute(history.createTable)
       try await connection.execute(
         try await history.recordSuccess(

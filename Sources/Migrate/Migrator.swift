@@ -63,6 +63,21 @@ public struct Migrator: Sendable {
     }
   }
 
+  /// Makes the session act as the service's owner role (`SET ROLE`), so that what migrations and the history
+  /// table create belongs to it, as for a deploy by the owner itself.
+  ///
+  /// Only a role Cleave created and this login may become: an unrelated role that happens to have the name is
+  /// left alone, and the session stays the connecting user.
+  static func becomeOwner(of service: Service, on work: SerialConnection) async throws {
+    let owner = ServiceRoles(database: service.database, schema: service.schema).owner
+    let mayBecome =
+      try await work.query(
+        "SELECT 1 FROM pg_roles WHERE rolname = $1 AND shobj_description(oid, 'pg_authid') LIKE 'cleave: %' "
+          + "AND pg_has_role(current_user, oid, 'MEMBER')", [owner]
+      ).rows.isEmpty == false
+    if mayBecome { try await work.execute("SET ROLE \(try await work.quoteIdentifier(owner))") }
+  }
+
   static func history(_ layout: MigrationFolder.Layout) -> any History {
     layout == .prisma ? PrismaHistory() : FlywayHistory()
   }
@@ -162,17 +177,7 @@ public struct Migrator: Sendable {
         try await Task.sleep(for: .milliseconds(100))
       }
     }
-    // Only a role Cleave created and this login may become: an unrelated role that happens to have the name is
-    // left alone, and the migrations run as the connecting user.
-    let owner = ServiceRoles(database: service.database, schema: service.schema).owner
-    if runAsOwner,
-      try await work.query(
-        "SELECT 1 FROM pg_roles WHERE rolname = $1 AND shobj_description(oid, 'pg_authid') LIKE 'cleave: %' "
-          + "AND pg_has_role(current_user, oid, 'MEMBER')", [owner]
-      ).rows.isEmpty == false
-    {
-      try await work.execute("SET ROLE \(try await work.quoteIdentifier(owner))")
-    }
+    if runAsOwner { try await Self.becomeOwner(of: service, on: work) }
     let table = folder.layout == .prisma ? "_prisma_migrations" : "flyway_schema_history"
     let exists = try await work.query("SELECT to_regclass($1) IS NOT NULL", [table]).scalar == "t"
     if !exists && !dryRun { try await work.execute(history.createTable) }

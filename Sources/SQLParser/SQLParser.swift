@@ -71,6 +71,8 @@ public enum SQLParser {
   /// The columns a SQL expression over one row reads, in the order written.
   ///
   /// `first_name || ' ' || last_name` reads two. Each is given as the parts written (`["c", "email"]` for `c.email`). The expression is parsed as `SELECT (expression)`.
+  /// Columns inside a subquery (`id IN (SELECT id FROM other WHERE …)`) are the subquery's own tables' and are
+  /// left out: the server resolves them when the expression is prepared.
   ///
   /// - Throws: `SQLParseError` when the parser rejects the expression; positions count within `expression`.
   public static func columnReferences(inExpression expression: String) throws(SQLParseError) -> [[String]] {
@@ -82,7 +84,7 @@ public enum SQLParser {
       throw shifted
     }
     var columns: [(location: Int, names: [String])] = []
-    walk(tree) { key, value in
+    walk(tree, skipping: "subselect") { key, value in
       guard key == "ColumnRef", let ref = value as? [String: Any], let fields = ref["fields"] as? [Any] else { return }
       let names = fields.compactMap { (($0 as? [String: Any])?["String"] as? [String: Any])?["sval"] as? String }
       if names.count == fields.count { columns.append(((ref["location"] as? Int) ?? 0, names)) }
@@ -121,15 +123,16 @@ public enum SQLParser {
     return tree
   }
 
-  /// Calls `visit` with every key and value of every object in a JSON tree, depth first.
-  static func walk(_ node: Any, _ visit: (String, Any) -> Void) {
+  /// Calls `visit` with every key and value of every object in a JSON tree, depth first, not going below a key
+  /// called `skipping`.
+  static func walk(_ node: Any, skipping: String? = nil, _ visit: (String, Any) -> Void) {
     if let object = node as? [String: Any] {
-      for (key, value) in object {
+      for (key, value) in object where key != skipping {
         visit(key, value)
-        walk(value, visit)
+        walk(value, skipping: skipping, visit)
       }
     } else if let array = node as? [Any] {
-      for element in array { walk(element, visit) }
+      for element in array { walk(element, skipping: skipping, visit) }
     }
   }
 }

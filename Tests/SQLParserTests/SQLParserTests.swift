@@ -53,6 +53,13 @@ import Testing
     #expect(try SQLParser.columnReferences(inExpression: "deleted_at IS NULL AND 'x' = $1") == [["deleted_at"]])
   }
 
+  /// A subquery's columns are its own tables' (issue 13: they were resolved against the filtered table).
+  @Test func leavesOutTheColumnsOfASubquery() throws {
+    let columns = try SQLParser.columnReferences(
+      inExpression: #""orderId" IN (SELECT id FROM public."Order" WHERE "deletedAt" IS NULL) AND qty > 0"#)
+    #expect(columns == [["orderId"], ["qty"]])
+  }
+
   @Test func reportsAPositionInsideTheExpression() {
     let error = #expect(throws: SQLParseError.self) {
       try SQLParser.columnReferences(inExpression: "amount >> > 5")

@@ -228,7 +228,7 @@ public struct CatalogReader: Sendable {
         name: QualifiedName(row.string("schema"), row.string("name")), arguments: row.string("arguments"),
         language: row.string("language"), kind: row.string("kind"),
         dependsOn: dependencies[row.string("oid")] ?? [], body: row["body"],
-        definition: row["definition"])
+        definition: row["definition"], oid: Int(row.string("oid")))
     }
   }
 }

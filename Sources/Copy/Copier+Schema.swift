@@ -55,7 +55,7 @@ extension Copier {
         target = try await StagingDatabase.ensure(for: service, identity: plan.identity, roles: target.roles)
       }
       let selection = try await SchemaSelection.compute(
-        tables: service.tables, catalog: context.catalog, snapshot: context.reader)
+        service: service, catalog: context.catalog, snapshot: context.reader)
       // Every session of this copy on the target carries its name, so the next run can tell what it left.
       target.database = target.database.with("application_name", EarlierRun.applicationName(service.name))
       let admin: SerialConnection

@@ -41,4 +41,50 @@ import Testing
       try await identity.query("SELECT count(*) FROM information_schema.columns WHERE column_name = 'nickname'")
         .scalar == "1")
   }
+
+  /// Each service database gets the enums and extensions its own tables use, and nothing of the monolith's
+  /// others: so a target admin that is not a superuser can copy it (the monolith's `pg_stat_statements` needs
+  /// one), and its baseline builds an empty database as that admin (`migrate drift`).
+  @Test func eachServiceGetsOnlyTheTypesAndExtensionsItsTablesUse() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let shop = try await shop("prisma_lean")
+    defer { shop.folder.remove() }
+    let admin = "cleave_admin_\(shop.suffix)"
+    let superuser = try await SerialConnection.connect(sandbox.connInfo())
+    try await superuser.execute("CREATE ROLE \(admin) LOGIN CREATEDB CREATEROLE")
+    // The same plan, with a target admin that is not a superuser.
+    let text = try String(contentsOfFile: shop.plan, encoding: .utf8)
+      .replacingOccurrences(of: sandbox.connInfo().rawValue, with: sandbox.connInfo(user: admin).rawValue)
+    try text.write(toFile: shop.plan, atomically: true, encoding: .utf8)
+    let copy = try await CLIRunner.run(["copy", "-f", shop.plan])
+    #expect(copy.status == 0, "\(copy.stderr)")
+    let expected: [(service: String, enums: [String], extensions: [String])] = [
+      ("identity", ["Role"], ["citext"]),
+      // The re-key takes the user's email, a citext.
+      ("orders", ["OrderStatus"], ["citext"]),
+      ("support", ["TicketPriority"], []),
+      ("search", [], ["pg_trgm"]),
+    ]
+    for (service, enums, extensions) in expected {
+      let database = try await SerialConnection.connect(sandbox.connInfo(database: "\(service)_\(shop.suffix)"))
+      let foundEnums = try await database.query(
+        "SELECT typname FROM pg_type WHERE typtype = 'e' ORDER BY 1"
+      ).rows.compactMap { $0[0] }
+      let foundExtensions = try await database.query(
+        "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1"
+      ).rows.compactMap { $0[0] }
+      #expect(foundEnums == enums, "\(service)")
+      #expect(foundExtensions == extensions, "\(service)")
+      await database.close()
+    }
+    let verify = try await CLIRunner.run(["verify", "-f", shop.plan])
+    #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    let baseline = try await CLIRunner.run(["migrate", "baseline", "-f", shop.plan])
+    #expect(baseline.status == 0, "\(baseline.stdout)\(baseline.stderr)")
+    let support = try String(
+      contentsOfFile: shop.folder.path + "/migrations/support/00000000000000_baseline/migration.sql", encoding: .utf8)
+    #expect(!support.contains("EXTENSION") && !support.contains("\"Role\""), "\(support)")
+    let drift = try await CLIRunner.run(["migrate", "drift", "-f", shop.plan])
+    #expect(drift.status == 0, "\(drift.stdout)\(drift.stderr)")
+  }
 }

@@ -12,6 +12,8 @@ public struct Function: Sendable, Codable, Hashable {
   public var body: String?
   /// The whole `CREATE FUNCTION` statement (`pg_get_functiondef`), for `sql` and `plpgsql` functions and procedures.
   public var definition: String?
+  /// Its OID in the source, which ties it to `pg_depend` and to the schema dump's entries.
+  public var oid: Int? = nil
 
   /// `schema.name(arguments)`, how people refer to an overloaded function.
   public var signature: String { "\(name)(\(arguments))" }

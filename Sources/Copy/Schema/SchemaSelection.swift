@@ -1,14 +1,16 @@
 import Catalog
+import Plan
 import PostgresDriver
 
 /// Which objects of the source's schema a service database gets.
 ///
 /// Kept: the service's tables (partitions included), views and materialized views that read only those tables,
 /// sequences that its columns own or draw from (pgcopydb #817: a `nextval()` default on a sequence no column
-/// owns), and every object that holds no data (schemas, types, domains, functions, aggregates, extensions).
-/// Excluded: every other relation, and everything that depends on an excluded object (found by following
-/// `pg_depend` on the source): foreign keys to another service's tables, indexes and triggers of other tables,
-/// functions that return another service's row type.
+/// owns), and of the objects that hold no data (schemas, types, domains, functions, aggregates, extensions) only
+/// those its relations need (`LeanSchema`). Excluded: every other relation, everything that depends on an
+/// excluded object (found by following `pg_depend` on the source: foreign keys to another service's tables,
+/// indexes and triggers of other tables, functions that return another service's row type), and what it does
+/// not need (another service's enums, an extension only the monolith uses).
 struct SchemaSelection: Sendable {
   /// Relations the service database gets.
   var relations: Set<QualifiedName>
@@ -20,6 +22,8 @@ struct SchemaSelection: Sendable {
   var indexTables: [QualifiedName: QualifiedName]
   /// For each sequence owned by a column, that column's table (for `SEQUENCE OWNED BY` entries).
   var sequenceOwners: [QualifiedName: QualifiedName] = [:]
+  /// The objects without data the service does not need, and their comments.
+  var lean = LeanSchema(excluded: [], commentTags: [:])
 
   /// A catalog object: its system catalog's OID and its own.
   struct ObjectID: Hashable, Sendable {
@@ -28,9 +32,9 @@ struct SchemaSelection: Sendable {
   }
 
   static func compute(
-    tables: [QualifiedName], catalog: DatabaseCatalog, snapshot source: SerialConnection
+    service: ServicePlan, catalog: DatabaseCatalog, snapshot source: SerialConnection
   ) async throws(PostgresError) -> SchemaSelection {
-    let owned = Set(tables)
+    let owned = Set(service.tables)
     var keep = owned
     for view in catalog.views {
       let reads = catalog.tablesRead(by: view.name)
@@ -89,13 +93,16 @@ struct SchemaSelection: Sendable {
     for sequence in catalog.sequences {
       if let owner = sequence.ownedBy?.table { selection.sequenceOwners[sequence.name] = owner }
     }
+    selection.lean = try await LeanSchema.compute(
+      service: service, relations: keep, catalog: catalog, snapshot: source)
     return selection
   }
 
   /// Whether an archive entry belongs in the service database.
   func includes(_ entry: TOCEntry) -> Bool {
     if entry.catalogOID != 0 {
-      return !excluded.contains(ObjectID(catalog: entry.catalogOID, object: entry.objectOID))
+      let object = ObjectID(catalog: entry.catalogOID, object: entry.objectOID)
+      return !excluded.contains(object) && !lean.excluded.contains(object)
     }
     // Entries without an OID name their object after the kind: `TABLE ATTACH public payment_p2022_01 owner`.
     let words = entry.line.split(separator: " ").map(String.init)
@@ -117,6 +124,12 @@ struct SchemaSelection: Sendable {
       guard !excludedRelationNames.contains(sequence) else { return false }
       return sequenceOwners[sequence].map { !excludedRelationNames.contains($0) } ?? true
     case "COMMENT", "SECURITY LABEL", "ACL":
+      // After `COMMENT <schema> `: what the comment is on, then the owner (`TYPE "Unused" postgres`).
+      if let range = entry.line.range(of: " \(kind) \(schema) "),
+        lean.excludesComment(schema: schema, remainder: String(entry.line[range.upperBound...]))
+      {
+        return false
+      }
       return !mentionsExcludedRelation(schema: schema, words: Array(words[(4 + kindWords)..<(words.count - 1)]))
     default:
       return !excludedRelationNames.contains(QualifiedName(schema, name))

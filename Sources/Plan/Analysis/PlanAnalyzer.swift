@@ -107,18 +107,9 @@ public struct PlanAnalyzer: Sendable {
     }
   }
 
-  /// The tables a function touches: what the catalog records, plus what its body says when parsed.
+  /// The tables a function touches, and how Cleave knows.
   func tables(of function: Function) -> (tables: Set<QualifiedName>, evidence: String) {
-    var parsed: Set<TableReference> = []
-    if function.language == "sql", let body = function.body {
-      parsed = (try? SQLParser.tableReferences(in: body)) ?? []
-    } else if function.language == "plpgsql", let definition = function.definition {
-      parsed = (try? SQLParser.tableReferences(inPLpgSQLFunction: definition)) ?? []
-    }
-    let found = Set(parsed.flatMap(catalog.relations(named:)))
-    let evidence =
-      found.isEmpty ? "catalog" : function.dependsOn.isEmpty ? "parsed" : "catalog+parsed"
-    return (found.union(function.dependsOn), evidence)
+    catalog.tablesTouched(by: function)
   }
 
   private func crossingFunctions() -> [Crossing] {

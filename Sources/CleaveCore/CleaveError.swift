@@ -72,6 +72,7 @@ extension CleaveError {
     public static let planUndefinedVariable = Self(rawValue: "CLV1014")
     public static let planDuplicateDestination = Self(rawValue: "CLV1015")
     public static let planInvalidName = Self(rawValue: "CLV1016")
+    public static let planBreaksForeignKey = Self(rawValue: "CLV1017")
 
     // Connections (exit 4).
     public static let connectionFailed = Self(rawValue: "CLV2001")

@@ -57,11 +57,16 @@ public enum PrismaShop {
     ANALYZE;
     """
 
-  /// The `services:` section of a plan splitting the shop four ways, databases named with `suffix`:
+  /// `Item`'s default transform: its rows whose order is left out are left out too.
+  public static let itemFilter = #"where: '"orderId" IN (SELECT id FROM public."Order" WHERE "deletedAt" IS NULL)'"#
+
+  /// The `services:` section of a plan splitting the shop four ways, databases named with `suffix`.
+  ///
   /// `identity` (`User`, `Profile`), `orders` (`Order`, `Item`, soft-deleted orders and their items left out,
   /// the user re-keyed to the user's email), `support` (`SupportTicket`) and `search` (`SearchLog`), each with a
-  /// migrations folder of its own under `migrations/`.
-  public static func services(suffix: String) -> String {
+  /// migrations folder of its own under `migrations/`. `item` is the transform of `Item`: by default a filter
+  /// that reads `Order` the way `Order`'s own does.
+  public static func services(suffix: String, item: String = itemFilter) -> String {
     """
     identity:
       database: identity_\(suffix)
@@ -79,7 +84,7 @@ public enum PrismaShop {
               rekey: { via: public.User, match: id, take: email }
               rename_to: userEmail
         public.Item:
-          where: '"orderId" IN (SELECT id FROM public."Order" WHERE "deletedAt" IS NULL)'
+          \(item)
     support:
       database: support_\(suffix)
       tables: [public.SupportTicket]

@@ -67,6 +67,7 @@ public struct PlanResolver {
           transforms: transforms, ownerPassword: service.ownerPassword, appPassword: service.appPassword,
           pool: service.pool))
     }
+    for service in services { try OrphanRule(service: service, catalog: catalog).check() }
     let unowned = catalog.tables.map(\.name).filter { owners[$0] == nil }.sorted()
     if strict, let first = unowned.first {
       throw CleaveError(

@@ -50,19 +50,28 @@ public struct TableProjection: Sendable {
   public let rowFilter: String?
 
   /// The projection of `table` for `service`.
+  ///
+  /// With `on_orphan: drop`, rows whose parent (through a foreign key inside the service) a filter leaves out are
+  /// left out too (`OrphanRule.keepCondition`).
   public init(table: Table, service: ServicePlan, catalog: DatabaseCatalog) {
+    let root = catalog.partitionRoot(of: table.name)
     self.init(
-      table: table, transform: service.transforms[catalog.partitionRoot(of: table.name)], catalog: catalog,
-      schema: service.schema)
+      table: table, transform: service.transforms[root], catalog: catalog, schema: service.schema,
+      orphans: OrphanRule(service: service, catalog: catalog).keepCondition(of: table.name, alias: "s"))
   }
 
-  /// The projection of `table` under `transform`; `schema` is the service's schema in a shared database.
-  public init(table: Table, transform: TableTransform?, catalog: DatabaseCatalog, schema: String? = nil) {
+  /// The projection of `table` under `transform`; `schema` is the service's schema in a shared database, and
+  /// `orphans` a condition over the source row (`s`) that keeps only rows whose parents are kept.
+  public init(
+    table: Table, transform: TableTransform?, catalog: DatabaseCatalog, schema: String? = nil, orphans: String? = nil
+  ) {
     self.table = table
     let root = catalog.partitionRoot(of: table.name)
     self.root = root
     self.transform = transform
-    rowFilter = transform?.rowFilter?.value
+    let written: String? = transform?.rowFilter.map { "(" + $0.value + ")" }
+    let conditions: [String] = [written, orphans].compactMap { $0 }
+    rowFilter = conditions.isEmpty ? nil : conditions.joined(separator: " AND ")
     var target = QualifiedName(schema ?? table.name.schema, table.name.name)
     if table.name == root, let rename = transform?.renameTo?.value {
       target = rename.contains(".") ? QualifiedName(planName: rename) : QualifiedName(target.schema, rename)

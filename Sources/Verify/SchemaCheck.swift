@@ -138,9 +138,12 @@ struct SchemaCheck {
   // MARK: Constraints
 
   /// The source's foreign keys from this table to tables of the same service, as the target should describe them.
+  ///
+  /// Keys whose table keeps its orphans (`on_orphan: keep-as-soft-reference`) are not expected.
   private func expectedForeignKeys(of table: Table, _ mapping: ColumnMapping) -> [String] {
-    table.foreignKeys.compactMap { key -> String? in
-      guard plan.owner(of: key.referencedTable) == service.name else { return nil }
+    let notCreated = Set(OrphanRule(service: service, catalog: catalog).keysNotCreated(from: table.name).map(\.name))
+    return table.foreignKeys.compactMap { key -> String? in
+      guard plan.owner(of: key.referencedTable) == service.name, !notCreated.contains(key.name) else { return nil }
       guard let referencedTable = catalog.table(key.referencedTable) else { return nil }
       let referencedProjection = TableProjection(table: referencedTable, service: service, catalog: catalog)
       let referencedMapping = ColumnMapping(referencedProjection)

@@ -7,9 +7,54 @@ import Testing
 /// A Prisma team's path through Cleave on a monolith the tests build (`PrismaShop`): split it, then give each
 /// service its own migrations (issue 13).
 @Suite(.postgres, .tags(.integration)) struct PrismaMonolithTests {
-  func shop(_ name: String) async throws -> TestSplit {
+  func shop(_ name: String, item: String = PrismaShop.itemFilter) async throws -> TestSplit {
     try await #require(PostgresSandbox.current).split(name, sourceSQL: PrismaShop.sql) {
-      PrismaShop.services(suffix: $0)
+      PrismaShop.services(suffix: $0, item: item)
+    }
+  }
+
+  /// `Order` is filtered and `Item`, in the same service, references it: `plan` says which key would break and
+  /// how to fix it, at `Order`'s `where`, before anything is copied (the copy failed at the end, with pg_restore's
+  /// TOC text).
+  @Test func planSaysWhichForeignKeyAFilterBreaks() async throws {
+    let shop = try await shop("prisma_orphans", item: "rename_to: Item")
+    defer { shop.folder.remove() }
+    let plan = try await CLIRunner.run(["plan", "-f", shop.plan])
+    #expect(plan.status == ExitStatus.planInvalid.rawValue, "\(plan.stdout)\(plan.stderr)")
+    #expect(plan.stderr.contains("error[CLV1017]") && plan.stderr.contains("Item_orderId_fkey"), "\(plan.stderr)")
+    #expect(plan.stderr.contains("on_orphan: drop"), "\(plan.stderr)")
+    let line = try #require(
+      try String(contentsOfFile: shop.plan, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        .firstIndex { $0.contains("\"deletedAt\" IS NULL'") && !$0.contains("orderId") })
+    #expect(plan.stderr.contains("cleave.yml:\(line + 1):"), "\(plan.stderr)")
+  }
+
+  /// What `on_orphan` does to the items of left-out orders.
+  ///
+  /// `drop` leaves them out; `keep-as-soft-reference` keeps every item and does not create the key. Both copy and
+  /// verify cleanly.
+  @Test(arguments: ["on_orphan: drop", "on_orphan: keep-as-soft-reference"])
+  func onOrphanSaysWhatHappensToTheChildren(_ rule: String) async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let shop = try await shop("prisma_on_orphan", item: rule)
+    defer { shop.folder.remove() }
+    let copy = try await CLIRunner.run(["copy", "-f", shop.plan])
+    #expect(copy.status == 0, "\(copy.stderr)")
+    let verify = try await CLIRunner.run(["verify", "-f", shop.plan])
+    #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    let source = try await SerialConnection.connect(shop.source)
+    let orders = try await SerialConnection.connect(sandbox.connInfo(database: "orders_\(shop.suffix)"))
+    let kept = try await orders.query("SELECT count(*) FROM \"Item\"").scalar
+    let keys = try await orders.query("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").scalar
+    if rule.hasSuffix("drop") {
+      let expected = try await source.query(
+        #"SELECT count(*) FROM "Item" i JOIN "Order" o ON o.id = i."orderId" WHERE o."deletedAt" IS NULL"#
+      ).scalar
+      #expect(kept == expected && kept != "900", "\(kept ?? "")")
+      #expect(keys == "1")
+    } else {
+      #expect(kept == "900")
+      #expect(keys == "0", "the key is not created")
     }
   }
 

@@ -93,6 +93,19 @@ struct SchemaSelection: Sendable {
     for sequence in catalog.sequences {
       if let owner = sequence.ownedBy?.table { selection.sequenceOwners[sequence.name] = owner }
     }
+    // The keys of tables that keep their orphans (`on_orphan: keep-as-soft-reference`) are not created.
+    let rule = OrphanRule(service: service, catalog: catalog)
+    for table in service.tables {
+      for key in rule.keysNotCreated(from: table) {
+        let found = try await source.query(
+          "SELECT oid::int8 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2",
+          [table.quoted, key.name])
+        for row in found.rows {
+          if let oid = row[0].flatMap({ Int($0) }) { excluded.insert(.init(catalog: 2606, object: oid)) }
+        }
+      }
+    }
+    selection.excluded = excluded
     selection.lean = try await LeanSchema.compute(
       service: service, relations: keep, catalog: catalog, snapshot: source)
     return selection

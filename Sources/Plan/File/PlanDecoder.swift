@@ -12,7 +12,7 @@ public enum PlanDecoder {
     "target", "database", "schema", "tables", "schemas", "transforms", "owner_password", "app_password",
     "pool_size", "min_idle", "replicas", "migrations",
   ]
-  static let transformKeys = ["where", "rename_to", "columns"]
+  static let transformKeys = ["where", "rename_to", "columns", "on_orphan"]
   static let columnKeys = ["drop", "rename_to", "add", "type", "rekey"]
   static let rekeyKeys = ["via", "match", "take", "on_missing"]
 
@@ -227,8 +227,17 @@ public enum PlanDecoder {
         columns.append(try columnTransform(column: column, node: value, file: file))
       }
     }
+    var onOrphan: Located<TableTransform.OnOrphan>?
+    if let value = try reader.string("on_orphan") {
+      guard let rule = TableTransform.OnOrphan(rawValue: value.value) else {
+        throw CleaveError(
+          .planWrongType, "`on_orphan` must be one of: drop, keep-as-soft-reference", at: value.location)
+      }
+      onOrphan = Located(rule, at: value.location)
+    }
     return TableTransform(
-      table: table, rowFilter: try reader.string("where"), renameTo: try reader.string("rename_to"), columns: columns)
+      table: table, rowFilter: try reader.string("where"), renameTo: try reader.string("rename_to"), columns: columns,
+      onOrphan: onOrphan)
   }
 
   private static func columnTransform(column: Located<String>, node: Node, file: String) throws(CleaveError)

@@ -12,6 +12,15 @@ public struct TableTransform: Sendable {
   /// The table's name in the target (`name` keeps the source schema, `schema.name` sets both).
   public var renameTo: Located<String>?
   public var columns: [ColumnTransform]
+  /// What happens to rows whose parent row (through a foreign key inside the service) a filter leaves out.
+  public var onOrphan: Located<OnOrphan>? = nil
+
+  /// `on_orphan`: rows whose parent a filter leaves out are left out too (`drop`), or kept, and the foreign key
+  /// is not created in the target (`keep-as-soft-reference`).
+  public enum OnOrphan: String, Sendable, CaseIterable {
+    case drop
+    case keepAsSoftReference = "keep-as-soft-reference"
+  }
 }
 
 /// What happens to one column, or which column is added.

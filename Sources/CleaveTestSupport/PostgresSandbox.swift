@@ -142,6 +142,16 @@ public final class PostgresSandbox: Sendable {
     guard outcome.succeeded else { throw SandboxError("psql -f \(path) failed: \(outcome.standardError)") }
   }
 
+  /// Runs `sql` with `psql -c`: as an application would, not through Cleave's driver (whose statements carry
+  /// Cleave's marker).
+  public func psql(_ sql: String, in info: ConnInfo) async throws {
+    let psql = binaries.path("psql")
+    let outcome = try await ToolRunner.run(
+      FileManager.default.isExecutableFile(atPath: psql) ? psql : "psql",
+      ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", info.flattened, "-c", sql])
+    guard outcome.succeeded else { throw SandboxError("psql -c failed: \(outcome.standardError)") }
+  }
+
   /// Stops the cluster (`pg_ctl -m fast stop`) and removes its directory.
   public func stop() async throws {
     let data = directory + "/data"

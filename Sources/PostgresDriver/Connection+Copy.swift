@@ -7,7 +7,7 @@ extension Connection {
   /// table is. If `consume` throws, the rest of the stream is drained so the connection stays usable.
   @discardableResult
   public func copyOut(_ sql: String, _ consume: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
-    let start = PQexec(handle, sql)
+    let start = PQexec(handle, Self.marked(sql))
     defer { PQclear(start) }
     try check(start, expecting: [PGRES_COPY_OUT], kind: .copy)
     var total = 0
@@ -38,7 +38,7 @@ extension Connection {
   /// Returns the number of rows the server loaded.
   @discardableResult
   public func copyIn(_ sql: String, _ produce: (CopyInWriter) throws -> Void) throws -> Int {
-    let start = PQexec(handle, sql)
+    let start = PQexec(handle, Self.marked(sql))
     defer { PQclear(start) }
     try check(start, expecting: [PGRES_COPY_IN], kind: .copy)
     do {

@@ -75,6 +75,13 @@ public final class Connection {
   /// The server's major and minor version as one number, such as 150018 for 15.18.
   public var serverVersion: Int { Int(PQserverVersion(conn)) }
 
+  /// What starts every statement Cleave sends: a comment, which the server's statistics (`pg_stat_statements`)
+  /// keep with the statement's text, so the plan's report of the application's queries can leave Cleave's own out.
+  public static let marker = "/* cleave */"
+
+  /// `sql` with the marker in front.
+  static func marked(_ sql: String) -> String { marker + " " + sql }
+
   /// Runs one statement with `$1, $2…` parameters sent separately from the SQL, as text.
   ///
   /// Values never go into the SQL string; identifiers go through `quoteIdentifier(_:)`.
@@ -84,7 +91,7 @@ public final class Connection {
     defer { for pointer in pointers { free(pointer) } }
     let values: [UnsafePointer<CChar>?] = pointers.map { $0.map { UnsafePointer($0) } }
     let result = values.withUnsafeBufferPointer { buffer in
-      PQexecParams(conn, sql, Int32(parameters.count), nil, buffer.baseAddress, nil, nil, 0)
+      PQexecParams(conn, Self.marked(sql), Int32(parameters.count), nil, buffer.baseAddress, nil, nil, 0)
     }
     defer { PQclear(result) }
     try check(result, expecting: [PGRES_TUPLES_OK, PGRES_COMMAND_OK], kind: .query)
@@ -93,7 +100,7 @@ public final class Connection {
 
   /// Runs a script of one or more statements with no parameters (`BEGIN; …`), returning nothing.
   public func execute(_ script: String) throws(PostgresError) {
-    let result = PQexec(conn, script)
+    let result = PQexec(conn, Self.marked(script))
     defer { PQclear(result) }
     try check(result, expecting: [PGRES_TUPLES_OK, PGRES_COMMAND_OK], kind: .query)
   }

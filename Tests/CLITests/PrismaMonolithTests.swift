@@ -132,4 +132,23 @@ import Testing
     let drift = try await CLIRunner.run(["migrate", "drift", "-f", shop.plan])
     #expect(drift.status == 0, "\(drift.stdout)\(drift.stderr)")
   }
+
+  /// After copy and verify have read the source, "queries that will break" lists the application's queries
+  /// only: none of Cleave's own (checksums, COPY, the soft-reference scans, which read two services' tables).
+  @Test func queriesThatWillBreakAreTheApplicationsOnly() async throws {
+    let shop = try await shop("prisma_queries")
+    defer { shop.folder.remove() }
+    #expect(try await CLIRunner.run(["copy", "-f", shop.plan]).status == 0)
+    #expect(try await CLIRunner.run(["verify", "-f", shop.plan]).status == 0)
+    // The application's one query across two services, sent as an application sends it.
+    try await #require(PostgresSandbox.current).psql(
+      #"SELECT count(*) FROM "SupportTicket" t JOIN "User" u ON u.id = t."userId" WHERE u.role = 'ADMIN'"#,
+      in: shop.source)
+    let plan = try await CLIRunner.run(["plan", "-f", shop.plan, "--format", "json"])
+    #expect(plan.status == 0, "\(plan.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+    let broken = try #require(json["brokenQueries"] as? [String: Any])
+    let queries = (broken["queries"] as? [[String: Any]] ?? []).compactMap { $0["query"] as? String }
+    #expect(queries.count == 1 && queries.first?.contains("SupportTicket") == true, "\(queries)")
+  }
 }

@@ -193,7 +193,7 @@ import Testing
         var most = 0
         for _ in 0..<50 {
           let sleeping = try await observer.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_sleep%'", [name])
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%SELECT pg_sleep(4)'", [name])
           most = max(most, Int(sleeping.scalar ?? "0") ?? 0)
           if most == 8 { break }
           try await Task.sleep(for: .milliseconds(100))

@@ -148,6 +148,9 @@ public struct PlanAnalyzer: Sendable {
     }
   }
 
+  /// The statements an application's queries are: reads and writes of rows.
+  static let queryKinds: Set<String> = ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]
+
   private func brokenQueries() -> BrokenQueries {
     guard let statements else {
       return BrokenQueries(
@@ -160,10 +163,14 @@ public struct PlanAnalyzer: Sendable {
     var unparsed = 0
     var broken: [BrokenQuery] = []
     for statement in statements {
-      guard let references = try? SQLParser.tableReferences(in: statement.query) else {
+      guard let parsed = try? SQLParser.statements(in: statement.query),
+        let references = try? SQLParser.tableReferences(in: statement.query)
+      else {
         unparsed += 1
         continue
       }
+      // Queries, not the schema changes that made the tables (a migration's CREATE TABLE … REFERENCES).
+      guard parsed.contains(where: { Self.queryKinds.contains($0.kind) }) else { continue }
       var tables: Set<QualifiedName> = []
       for reference in references {
         for table in catalog.relations(named: reference) {

@@ -12,7 +12,8 @@ public struct RecordedStatement: Sendable {
     self.calls = calls
   }
 
-  /// Reads the statements recorded for the connection's current database, most called first.
+  /// Reads the statements recorded for the connection's current database, most called first, without Cleave's
+  /// own (which start with `Connection.marker`).
   ///
   /// - Throws: `PostgresError` when the view cannot be read.
   public static func read(from connection: SerialConnection) async throws(PostgresError) -> [RecordedStatement] {
@@ -20,10 +21,10 @@ public struct RecordedStatement: Sendable {
       """
       SELECT s.queryid::text AS queryid, s.query, sum(s.calls)::int8 AS calls
       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-      WHERE d.datname = current_database() AND s.query IS NOT NULL
+      WHERE d.datname = current_database() AND s.query IS NOT NULL AND left(s.query, $1) <> $2
       GROUP BY s.queryid, s.query
       ORDER BY calls DESC, queryid
-      """)
+      """, [String(Connection.marker.count), Connection.marker])
     return result.namedRows.map {
       RecordedStatement(queryID: $0.string("queryid"), query: $0.string("query"), calls: Int64($0.int("calls")))
     }

@@ -83,6 +83,7 @@ public struct PlanReport: Sendable {
         let text = query.query.split(whereSeparator: \.isNewline).joined(separator: " ")
         lines.append("  \(Formatting.count(query.calls)) calls  \(text.prefix(110))\(text.count > 110 ? "…" : "")")
         lines.append("      \(Self.services(query.services))")
+        for change in query.changes { lines.append("      \(change)") }
       }
     } else {
       lines.append("Queries that will break: unknown. \(broken.reason ?? "")")

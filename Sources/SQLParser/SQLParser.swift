@@ -99,6 +99,21 @@ public enum SQLParser {
     ExpressionCalls(tree: try parseTree("SELECT (" + expression + "\n)"))
   }
 
+  /// The names of every column a statement names anywhere (the last part of each reference: `email` for
+  /// `u.email`), subqueries included; `*` is not a name.
+  ///
+  /// - Throws: `SQLParseError` when the parser rejects the text.
+  public static func columnNames(in sql: String) throws(SQLParseError) -> Set<String> {
+    var names: Set<String> = []
+    walk(try parseTree(sql)) { key, value in
+      guard key == "ColumnRef", let ref = value as? [String: Any], let fields = ref["fields"] as? [Any],
+        let last = ((fields.last as? [String: Any])?["String"] as? [String: Any])?["sval"] as? String
+      else { return }
+      names.insert(last)
+    }
+    return names
+  }
+
   /// What one or more whole statements make the server call: functions, operators and casts, as written.
   ///
   /// - Throws: `SQLParseError` when the parser rejects the text.

@@ -137,8 +137,8 @@ public struct Verifier: Sendable {
         fromName != toName, let fromService = plan.services.first(where: { $0.name == fromName }),
         let toService = plan.services.first(where: { $0.name == toName }),
         let fromTable = catalog.table(key.table), let toTable = catalog.table(key.referencedTable),
-        let fromSide = side(fromService, fromTable, key.columns, catalog),
-        let toSide = side(toService, toTable, key.referencedColumns, catalog)
+        let (fromSide, toSide) =
+          sides(key, fromService, fromTable, toService, toTable, catalog)
       else { continue }
       let fromConnection = try await connect(plan, fromService)
       let toConnection = try await connect(plan, toService)
@@ -151,6 +151,30 @@ public struct Verifier: Sendable {
       await toConnection.close()
     }
     return results
+  }
+
+  /// Both ends of a soft reference in the service databases.
+  ///
+  /// The key's columns as the projections name them, or, for a one-column key re-keyed through the table it references (`userId` → `User.email`), the re-keyed column
+  /// and the column it took its values from. Nil when a column is dropped, or re-keyed through another table.
+  private func sides(
+    _ key: ForeignKey, _ fromService: ServicePlan, _ fromTable: Table, _ toService: ServicePlan, _ toTable: Table,
+    _ catalog: DatabaseCatalog
+  ) -> (from: (table: QualifiedName, columns: [String]), to: (table: QualifiedName, columns: [String]))? {
+    if let from = side(fromService, fromTable, key.columns, catalog),
+      let to = side(toService, toTable, key.referencedColumns, catalog)
+    {
+      return (from, to)
+    }
+    let projection = TableProjection(table: fromTable, service: fromService, catalog: catalog)
+    guard key.columns.count == 1,
+      let column = projection.columns.first(where: { $0.loadName == key.columns[0] }),
+      case .rekey(let via, let match, let take, _) = column.origin,
+      catalog.partitionRoot(of: via) == catalog.partitionRoot(of: key.referencedTable),
+      match == key.referencedColumns[0],
+      let to = side(toService, toTable, [take], catalog)
+    else { return nil }
+    return ((projection.target, [column.finalName]), to)
   }
 
   /// The table and column names a source table's key has in its service database; nil when the projection

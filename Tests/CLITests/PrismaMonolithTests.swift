@@ -134,7 +134,8 @@ import Testing
   }
 
   /// After copy and verify have read the source, "queries that will break" lists the application's queries
-  /// only: none of Cleave's own (checksums, COPY, the soft-reference scans, which read two services' tables).
+  /// only: none of Cleave's own (checksums, COPY, the soft-reference scans, which read two services' tables);
+  /// and a query inside one service that names a column the plan re-keys is on it, saying so.
   @Test func queriesThatWillBreakAreTheApplicationsOnly() async throws {
     let shop = try await shop("prisma_queries")
     defer { shop.folder.remove() }
@@ -144,11 +145,44 @@ import Testing
     try await #require(PostgresSandbox.current).psql(
       #"SELECT count(*) FROM "SupportTicket" t JOIN "User" u ON u.id = t."userId" WHERE u.role = 'ADMIN'"#,
       in: shop.source)
+    try await #require(PostgresSandbox.current).psql(
+      #"SELECT "userId", sum(total) FROM "Order" GROUP BY 1"#, in: shop.source)
     let plan = try await CLIRunner.run(["plan", "-f", shop.plan, "--format", "json"])
     #expect(plan.status == 0, "\(plan.stderr)")
     let json = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
     let broken = try #require(json["brokenQueries"] as? [String: Any])
-    let queries = (broken["queries"] as? [[String: Any]] ?? []).compactMap { $0["query"] as? String }
-    #expect(queries.count == 1 && queries.first?.contains("SupportTicket") == true, "\(queries)")
+    let queries = broken["queries"] as? [[String: Any]] ?? []
+    let texts = queries.compactMap { $0["query"] as? String }
+    #expect(texts.count == 2, "\(texts)")
+    #expect(texts.contains { $0.contains("SupportTicket") }, "\(texts)")
+    // Inside one service, but it names the column the plan re-keys.
+    let rekeyed = queries.first { ($0["query"] as? String)?.contains("sum(total)") == true }
+    let changes = rekeyed?["changes"] as? [String] ?? []
+    #expect(changes.contains { $0.contains("\"userId\" is re-keyed") }, "\(String(describing: rekeyed))")
+  }
+
+  /// A reference re-keyed on the way (`Order.userId` becomes `userEmail`, the user's email) is checked in its
+  /// re-keyed form: every email in orders is a user's email in identity (it was listed, then skipped by verify).
+  @Test func verifyChecksAReKeyedReferenceAsReKeyed() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let shop = try await shop("prisma_rekeyed")
+    defer { shop.folder.remove() }
+    #expect(try await CLIRunner.run(["copy", "-f", shop.plan]).status == 0)
+    func reference() async throws -> (status: Int32, entry: [String: Any]?) {
+      let verify = try await CLIRunner.run(["verify", "-f", shop.plan, "--format", "json"])
+      let json = try JSONSerialization.jsonObject(with: Data(verify.stdout.utf8)) as? [String: Any]
+      let references = json?["references"] as? [[String: Any]] ?? []
+      return (verify.status, references.first { ($0["constraint"] as? String) == "Order_userId_fkey" })
+    }
+    let clean = try await reference()
+    #expect(clean.status == 0)
+    #expect((clean.entry?["checkedValues"] as? Int ?? 0) > 0, "\(String(describing: clean.entry))")
+    #expect(clean.entry?["orphans"] as? Int == 0)
+    // A user whose email changed in identity: the orders that carry the old email now point at nobody.
+    let identity = try await SerialConnection.connect(sandbox.connInfo(database: "identity_\(shop.suffix)"))
+    try await identity.execute(#"UPDATE "User" SET email = 'moved@example.com' WHERE id = 2"#)
+    let broken = try await reference()
+    #expect(broken.status == ExitStatus.verificationFailed.rawValue)
+    #expect(broken.entry?["orphans"] as? Int == 1, "\(String(describing: broken.entry))")
   }
 }

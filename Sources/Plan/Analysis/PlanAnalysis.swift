@@ -104,5 +104,8 @@ public struct BrokenQuery: Sendable, Codable {
   public var queryID: String
   public var calls: Int64
   public var query: String
+  /// The tables it touches, by the service that owns each.
   public var services: [String: [QualifiedName]]
+  /// What the plan changes under it: a table renamed, a column it names dropped, renamed or re-keyed.
+  public var changes: [String] = []
 }

@@ -148,6 +148,39 @@ public struct PlanAnalyzer: Sendable {
     }
   }
 
+  /// Tables by owning service.
+  private func grouped(_ tables: Set<QualifiedName>) -> [String: [QualifiedName]] {
+    Dictionary(grouping: tables, by: owner).mapValues { $0.sorted() }
+  }
+
+  /// What the plan changes under a query that touches `tables` and names the columns `columns`.
+  ///
+  /// A table it renames, and each column of those tables the query names that it drops, renames or re-keys. A name two
+  /// tables share counts for both, so a change may be reported for a query that reads the other table's column.
+  func changes(under tables: Set<QualifiedName>, naming columns: Set<String>) -> [String] {
+    var changes: [String] = []
+    for table in tables.sorted() {
+      let root = catalog.partitionRoot(of: table)
+      guard let service = plan.services.first(where: { $0.name == plan.owner(of: root) }),
+        let transform = service.transforms[root]
+      else { continue }
+      if let rename = transform.renameTo?.value { changes.append("table \(root) is renamed to \(rename)") }
+      for change in transform.columns where columns.contains(change.column.value) {
+        let column = "\(root).\(QualifiedName.quoteIfNeeded(change.column.value))"
+        switch change.action {
+        case .drop: changes.append("column \(column) is dropped")
+        case .rename(let to): changes.append("column \(column) is renamed to \(to)")
+        case .rekey(let rekey):
+          changes.append(
+            "column \(column) is re-keyed to \(rekey.via.value).\(rekey.take.value)"
+              + (rekey.renameTo.map { " and renamed to \($0)" } ?? ""))
+        case .add: break
+        }
+      }
+    }
+    return changes
+  }
+
   /// The statements an application's queries are: reads and writes of rows.
   static let queryKinds: Set<String> = ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]
 
@@ -181,9 +214,12 @@ public struct PlanAnalyzer: Sendable {
           }
         }
       }
-      if let services = crossing(tables) {
+      let changes = changes(under: tables, naming: (try? SQLParser.columnNames(in: statement.query)) ?? [])
+      if let services = crossing(tables) ?? (changes.isEmpty ? nil : grouped(tables)) {
         broken.append(
-          BrokenQuery(queryID: statement.queryID, calls: statement.calls, query: statement.query, services: services))
+          BrokenQuery(
+            queryID: statement.queryID, calls: statement.calls, query: statement.query, services: services,
+            changes: changes))
       }
     }
     return BrokenQueries(

@@ -37,14 +37,66 @@ public struct CopyReport: Sendable {
 public struct ProvisionReport: Sendable {
   public let services: [ProvisionedService]
   public let secretsPath: String
+  /// What `--harden-other-databases` did, when it was asked: per database, closed or why not.
+  public var otherDatabases: [OtherDatabase] = []
+
+  /// One database `--harden-other-databases` closed, or left open and why.
+  public struct OtherDatabase: Sendable, Codable {
+    public var database: String
+    public var closed: Bool
+    /// Login roles granted CONNECT so that they keep it.
+    public var keeping: [String]
+    public var reason: String?
+
+    public init(database: String, closed: Bool, keeping: [String], reason: String?) {
+      self.database = database
+      self.closed = closed
+      self.keeping = keeping
+      self.reason = reason
+    }
+  }
 
   public init(_ services: [ProvisionedService], secretsPath: String) {
     self.services = services
     self.secretsPath = secretsPath
   }
 
+  /// The JSON form (`docs/json-output.md`): each service with its database, roles, what this run created and the
+  /// other databases its login can still reach; the secrets file; what hardening did.
+  struct JSONForm: Encodable {
+    struct Service: Encodable {
+      var name: String
+      var database: String
+      var schema: String?
+      var ownerRole: String
+      var loginRole: String
+      var created: [String]
+      var alsoReachable: [String]
+    }
+    var services: [Service]
+    var secretsFile: String
+    var otherDatabases: [OtherDatabase]
+  }
+
+  public func rendered(as format: OutputFormat) -> String {
+    guard format == .json else { return text }
+    return JSONRendering.render(
+      JSONForm(
+        services: services.map {
+          .init(
+            name: $0.name, database: $0.databaseName, schema: $0.schema, ownerRole: $0.roles.owner,
+            loginRole: $0.roles.login, created: $0.created, alsoReachable: $0.alsoReachable)
+        }, secretsFile: secretsPath, otherDatabases: otherDatabases))
+  }
+
   public var text: String {
-    var lines = services.map { service in
+    var lines = otherDatabases.map { other in
+      other.closed
+        ? "closed \(other.database) to PUBLIC"
+          + (other.keeping.isEmpty ? "" : "; CONNECT kept for " + other.keeping.joined(separator: ", "))
+        : "warning: \(other.database) is left open: \(other.reason ?? "") (only its owner or a superuser may close it)"
+    }
+    lines += services.map { service in
       "\(service.name): database \(service.databaseName), roles \(service.roles.owner) (owner) and "
         + "\(service.roles.login) (application)"
         + (service.created.isEmpty ? ", all there already" : "; created " + service.created.joined(separator: ", "))

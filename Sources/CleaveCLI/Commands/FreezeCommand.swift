@@ -69,7 +69,11 @@ struct UnfreezeCommand: AsyncParsableCommand {
       var freezer = Freezer(plan: plan, services: service)
       freezer.logger = logger
       let tables = try await freezer.unfreeze()
-      print(tables.isEmpty ? "nothing was frozen" : "unfrozen: " + tables.joined(separator: ", "))
+      if global.format == .json {
+        print(JSONRendering.render(["unfrozen": tables]))
+      } else {
+        print(tables.isEmpty ? "nothing was frozen" : "unfrozen: " + tables.joined(separator: ", "))
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import CleaveCore
 import Foundation
 import Plan
 import PostgresDriver
+import Report
 
 /// `cleave init SOURCE_URL`: a starting `cleave.yml`, proposed from the source's schemas, foreign keys and
 /// recorded queries.
@@ -27,7 +28,7 @@ struct InitCommand: AsyncParsableCommand {
     try await reportingErrors {
       let yaml = try await Proposal.propose(source: source)
       guard let output else {
-        print(yaml, terminator: "")
+        if global.format == .json { print(JSONRendering.render(["plan": yaml])) } else { print(yaml, terminator: "") }
         return
       }
       if FileManager.default.fileExists(atPath: output), !force {
@@ -36,6 +37,7 @@ struct InitCommand: AsyncParsableCommand {
       do { try yaml.write(toFile: output, atomically: true, encoding: .utf8) } catch {
         throw CleaveError(.fileWriteFailed, "cannot write \(output): \(error.localizedDescription)")
       }
+      if global.format == .json { print(JSONRendering.render(["plan": yaml, "file": output])) }
       FileHandle.standardError.write(Data("wrote \(output); next: cleave plan -f \(output)\n".utf8))
     }
   }

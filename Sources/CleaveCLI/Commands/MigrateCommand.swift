@@ -99,7 +99,10 @@ struct MigrateNew: AsyncParsableCommand {
   }
 
   func run() async throws {
-    try await reportingErrors { print(try options.migrator().new(name)) }
+    try await reportingErrors {
+      let file = try options.migrator().new(name)
+      print(options.global.format == .json ? JSONRendering.render(["file": file]) : file)
+    }
   }
 }
 
@@ -125,7 +128,10 @@ struct MigrateResolve: AsyncParsableCommand {
     try await reportingErrors {
       let name = applied ?? rolledBack ?? ""
       try await options.migrator().resolve(name, applied: applied != nil)
-      print("\(name): recorded as \(applied != nil ? "applied" : "rolled back")")
+      let recorded = applied != nil ? "applied" : "rolled back"
+      print(
+        options.global.format == .json
+          ? JSONRendering.render(["migration": name, "recordedAs": recorded]) : "\(name): recorded as \(recorded)")
     }
   }
 }
@@ -175,7 +181,11 @@ struct MigrateBaseline: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let files = try await options.migrator().baseline(layout: layout == "flyway" ? .flyway : .prisma)
-      for file in files { print("baseline written and recorded as applied: \(file)") }
+      if options.global.format == .json {
+        print(JSONRendering.render(["files": files]))
+      } else {
+        for file in files { print("baseline written and recorded as applied: \(file)") }
+      }
     }
   }
 }

@@ -40,24 +40,34 @@ struct ProvisionCommand: AsyncParsableCommand {
     try await reportingErrors {
       var split = Split(planPath: file, environment: ProcessInfo.processInfo.environment, secretsPath: secretsPath)
       split.logger = global.makeLogger()
-      var services = try await split.provision()
-      if hardenOtherDatabases { services = try await harden(services) }
-      print(ProvisionReport(services, secretsPath: secretsPath).text)
+      let services = try await split.provision()
+      var report = ProvisionReport(services, secretsPath: secretsPath)
+      if hardenOtherDatabases { report = try await harden(report) }
+      print(report.rendered(as: global.format))
       SecretsWarning.check(secretsPath)
     }
   }
 
   /// Closes the other databases the login roles reach, with `--yes`; without it, shows what would run and stops.
-  func harden(_ services: [ProvisionedService]) async throws -> [ProvisionedService] {
-    let closings = try await OtherDatabases.closings(for: services)
-    guard !closings.isEmpty else {
-      print("no other database of the targets lets the services' login roles in")
-      return services
-    }
+  func harden(_ report: ProvisionReport) async throws -> ProvisionReport {
+    let closings = try await OtherDatabases.closings(for: report.services)
+    guard !closings.isEmpty else { return report }
     guard yes else {
-      for closing in closings {
-        let lines = ["BEGIN;"] + closing.statements.split(separator: "\n").map(String.init) + ["COMMIT;"]
-        print("would close \(closing.database):\n" + lines.map { "  " + $0 }.joined(separator: "\n"))
+      struct WouldClose: Encodable {
+        var database: String
+        var statements: [String]
+      }
+      let wouldClose = closings.map {
+        WouldClose(
+          database: $0.database,
+          statements: ["BEGIN;"] + $0.statements.split(separator: "\n").map(String.init) + ["COMMIT;"])
+      }
+      if global.format == .json {
+        print(JSONRendering.render(["wouldClose": wouldClose]))
+      } else {
+        for closing in wouldClose {
+          print("would close \(closing.database):\n" + closing.statements.map { "  " + $0 }.joined(separator: "\n"))
+        }
       }
       throw CleaveError(
         .confirmationRequired,
@@ -65,15 +75,13 @@ struct ProvisionCommand: AsyncParsableCommand {
           + "CONNECT there unless it is granted",
         hint: "read the statements above, then run `cleave provision -f \(file) --harden-other-databases --yes`")
     }
-    for (closing, failure) in zip(closings, await OtherDatabases.close(closings)) {
-      if let failure {
-        print("warning: \(closing.database) is left open: \(failure) (only its owner or a superuser may close it)")
-      } else {
-        print(
-          "closed \(closing.database) to PUBLIC"
-            + (closing.keeping.isEmpty ? "" : "; CONNECT kept for " + closing.keeping.joined(separator: ", ")))
-      }
+    let failures = await OtherDatabases.close(closings)
+    // Read again after closing, so the report says what is still open.
+    var hardened = ProvisionReport(
+      try await OtherDatabases.stillReachable(report.services), secretsPath: report.secretsPath)
+    hardened.otherDatabases = zip(closings, failures).map { closing, failure in
+      .init(database: closing.database, closed: failure == nil, keeping: closing.keeping, reason: failure)
     }
-    return try await OtherDatabases.stillReachable(services)
+    return hardened
   }
 }

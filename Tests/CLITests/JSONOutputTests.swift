@@ -1,0 +1,46 @@
+import CleaveCore
+import CleaveTestSupport
+import Foundation
+import PostgresDriver
+import Testing
+
+/// Every command that takes `--format json` prints one JSON document on standard output, whatever it did (issue
+/// 13: `init`, `provision`, `unfreeze` and `migrate new` accepted the option and printed text).
+@Suite(.postgres, .tags(.integration)) struct JSONOutputTests {
+  @Test func everyCommandThatTakesFormatJSONPrintsJSON() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let split = try await sandbox.split(
+      "json_out",
+      sourceSQL: """
+        CREATE TABLE things (id int PRIMARY KEY, label text);
+        INSERT INTO things SELECT i, 'thing ' || i FROM generate_series(1, 20) i;
+        """
+    ) { "things:\n  database: things_\($0)\n  tables: [public.things]\n  migrations: migrations/things" }
+    defer { split.folder.remove() }
+    let plan = ["-f", split.plan]
+    let commands: [[String]] = [
+      ["inspect", split.source.flattened], ["init", split.source.flattened], ["plan"] + plan,
+      ["provision"] + plan, ["copy"] + plan, ["verify"] + plan, ["status"] + plan,
+      ["backup", "--dir", split.folder.path + "/backup"] + plan, ["freeze"] + plan, ["unfreeze"] + plan,
+      ["migrate", "baseline"] + plan, ["migrate", "new", "add_note", "--service", "things"] + plan,
+      ["migrate", "lint"] + plan, ["migrate", "deploy", "--dry-run"] + plan, ["migrate", "deploy"] + plan,
+      ["migrate", "status"] + plan, ["migrate", "drift"] + plan,
+    ]
+    for command in commands {
+      if command.starts(with: ["migrate", "lint"]) {
+        // The migration `migrate new` made, given a statement (with a lock_timeout, so lint has nothing to say).
+        let folder = split.folder.path + "/migrations/things"
+        let newest = try #require(
+          try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix("_add_note") }.first)
+        try "SET lock_timeout = '5s';\nALTER TABLE things ADD COLUMN note text;\n".write(
+          toFile: "\(folder)/\(newest)/migration.sql", atomically: true, encoding: .utf8)
+      }
+      let run = try await CLIRunner.run(command + ["--format", "json"])
+      let what = command.prefix(2).joined(separator: " ")
+      #expect(run.status == 0, "\(what): \(run.stderr)")
+      let parsed = try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8), options: [.fragmentsAllowed])
+      #expect(
+        parsed is [String: Any] || parsed is [Any], "\(what) printed no JSON document:\n\(run.stdout.prefix(300))")
+    }
+  }
+}

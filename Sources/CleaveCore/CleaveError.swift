@@ -79,6 +79,7 @@ extension CleaveError {
     public static let authenticationFailed = Self(rawValue: "CLV2002")
     public static let invalidConnectionString = Self(rawValue: "CLV2003")
     public static let sessionEnded = Self(rawValue: "CLV2004")
+    public static let databaseMissing = Self(rawValue: "CLV2005")
 
     // Provisioning targets (exit 6).
     public static let notCreatedByCleave = Self(rawValue: "CLV5001")
@@ -111,6 +112,7 @@ extension CleaveError {
     public static let migrationFolderUnreadable = Self(rawValue: "CLVA001")
     public static let migrationBlocked = Self(rawValue: "CLVA003")
     public static let migrationNotFound = Self(rawValue: "CLVA004")
+    public static let baselineRefused = Self(rawValue: "CLVA005")
 
     // Freeze, unfreeze and rollback (exit 10).
     public static let confirmationRequired = Self(rawValue: "CLV8001")

@@ -22,6 +22,12 @@ public struct MigrationFolder: Sendable {
     let manager = FileManager.default
     let entries: [String]
     do { entries = try manager.contentsOfDirectory(atPath: path).sorted() } catch {
+      if !manager.fileExists(atPath: path) {
+        throw CleaveError(
+          .migrationFolderUnreadable, "the migrations folder \(path) does not exist",
+          hint: "start it from the service database with `cleave migrate baseline`, create it, or point the "
+            + "service's `migrations:` at the folder that holds its migrations")
+      }
       throw CleaveError(
         .migrationFolderUnreadable, "cannot read the migrations folder \(path): \(error.localizedDescription)",
         hint: "create it, or point the service's `migrations:` at the folder that holds its migrations")

@@ -71,7 +71,8 @@ extension Migrator {
       let existing = manager.fileExists(atPath: path) ? try MigrationFolder.read(path) : nil
       if let existing, !existing.migrations.isEmpty {
         throw CleaveError(
-          .migrationBlocked, "the migrations folder of \"\(service.name)\" already holds migrations",
+          .baselineRefused,
+          "the migrations folder of \"\(service.name)\" (\(path)) already holds \(existing.migrations.count) migration(s)",
           hint: "baseline starts a history: use it on a service whose folder is empty")
       }
       let chosenLayout =

@@ -15,6 +15,13 @@ extension CleaveError {
       self.init(
         .authenticationFailed, "the \(role) (\(error.server)) refused the login: \(error.message)",
         hint: "check the user and password in the URL, PGPASSWORD or ~/.pgpass; the password is never printed")
+    } else if error.sqlState == "3D000" {
+      // The server answered: only the database is missing, so "is the server running" would mislead.
+      self.init(
+        .databaseMissing,
+        "the \(role) (\(error.server)) is reachable, but its database does not exist: \(error.message)",
+        hint: "a service's database is made by `cleave provision` (or `copy`, which provisions first); otherwise "
+          + "check the database name in the URL")
     } else if error.kind == .connectionString {
       self.init(
         .invalidConnectionString, "the \(role) connection string (\(error.server)) \(error.message)",

@@ -185,4 +185,25 @@ import Testing
     #expect(broken.status == ExitStatus.verificationFailed.rawValue)
     #expect(broken.entry?["orphans"] as? Int == 1, "\(String(describing: broken.entry))")
   }
+
+  /// Before the split, the services' databases do not exist: `migrate status` says so (CLV2005), not "check that
+  /// the server is running"; and a baseline into a folder that already holds migrations is refused with a code of
+  /// the migrations family (CLVA005).
+  @Test func aMissingDatabaseAndASecondBaselineSayWhatTheyAre() async throws {
+    let shop = try await shop("prisma_missing")
+    defer { shop.folder.remove() }
+    try FileManager.default.createDirectory(
+      atPath: shop.folder.path + "/migrations/support", withIntermediateDirectories: true)
+    let status = try await CLIRunner.run(["migrate", "status", "-f", shop.plan, "--service", "support"])
+    #expect(status.status == ExitStatus.connectionFailed.rawValue, "\(status.stdout)\(status.stderr)")
+    #expect(status.stderr.contains("error[CLV2005]") && status.stderr.contains("does not exist"), "\(status.stderr)")
+    #expect(!status.stderr.contains("server is running"), "\(status.stderr)")
+    #expect(try await CLIRunner.run(["copy", "-f", shop.plan]).status == 0)
+    let arguments = ["migrate", "baseline", "-f", shop.plan, "--service", "support"]
+    #expect(try await CLIRunner.run(arguments).status == 0)
+    let again = try await CLIRunner.run(arguments)
+    #expect(again.status == ExitStatus.migrationFailed.rawValue, "\(again.stderr)")
+    #expect(
+      again.stderr.contains("error[CLVA005]") && again.stderr.contains("already holds 1 migration"), "\(again.stderr)")
+  }
 }

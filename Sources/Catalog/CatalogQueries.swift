@@ -81,7 +81,8 @@ enum CatalogQueries {
     ORDER BY 1, 2, 3, 4
     """
 
-  /// Primary and unique keys of every table, partitions included (each partition has its own index), and the
+  /// Primary and unique keys of every table, partitions included (each partition has its own index), unique
+  /// indexes that back no constraint (Prisma writes `@unique` as `CREATE UNIQUE INDEX`) counted as unique keys, and the
   /// foreign keys declared on a table itself: the copies PostgreSQL clones onto partitions (`conparentid <> 0`)
   /// are left out, so each foreign key is reported once, on the table that declares it.
   static let constraints = """
@@ -95,6 +96,16 @@ enum CatalogQueries {
     FROM pg_constraint con
       LEFT JOIN pg_class fc ON fc.oid = con.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
     WHERE con.contype IN ('p', 'u', 'f') AND con.conrelid <> 0 AND (con.contype <> 'f' OR con.conparentid = 0)
+    UNION ALL
+    SELECT x.indrelid::int8, i.relname, 'u',
+      ARRAY(SELECT a.attname FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.ord),
+      NULL, NULL, ARRAY[]::name[], pg_get_indexdef(x.indexrelid)
+    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+    WHERE x.indisunique AND NOT x.indisprimary AND x.indpred IS NULL AND x.indexprs IS NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+      AND x.indrelid IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
     ORDER BY 1, 2
     """
 

@@ -68,7 +68,9 @@ public struct PlanResolver {
           pool: service.pool))
     }
     for service in services { try OrphanRule(service: service, catalog: catalog).check() }
-    let unowned = catalog.tables.map(\.name).filter { owners[$0] == nil }.sorted()
+    // A migration tool's history is not data: unowned, it is not reported as left behind.
+    let unowned = catalog.tables.map(\.name).filter { owners[$0] == nil && !HistoryTables.names.contains($0.name) }
+      .sorted()
     if strict, let first = unowned.first {
       throw CleaveError(
         .planUnownedTables,

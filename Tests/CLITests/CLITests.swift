@@ -75,7 +75,9 @@ import Testing
     #expect(yaml.contains("# foreign key"))
     let refused = try await CLIRunner.run(["init", info.flattened, "-o", path])
     #expect(refused.status != 0)
-    let planned = try await CLIRunner.run(["plan", "-f", path, "--strict", "--format", "json"])
+    let planned = try await CLIRunner.run(
+      ["plan", "-f", path, "--strict", "--format", "json"],
+      environment: ["CLEAVE_TARGET_URL": sandbox.connInfo().rawValue])
     #expect(planned.status == 0, "\(planned.stderr)")
     let object = try JSONSerialization.jsonObject(with: Data(planned.stdout.utf8)) as? [String: Any]
     #expect((object?["unowned"] as? [Any])?.isEmpty == true)

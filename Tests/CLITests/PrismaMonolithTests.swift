@@ -206,4 +206,37 @@ import Testing
     #expect(
       again.stderr.contains("error[CLVA005]") && again.stderr.contains("already holds 1 migration"), "\(again.stderr)")
   }
+
+  /// `cleave init` on the shop: the migration history is no service's data, `User` and `Profile` (one-to-one)
+  /// stay together, the target has no default (it was the source's own server), and every tie it cut is listed.
+  @Test func initLeavesHistoriesOutAndKeepsOneToOnePairsTogether() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("prisma_init_src")
+    try await SerialConnection.connect(source).execute(PrismaShop.sql)
+    let folder = try TemporaryFolder("prisma_init")
+    defer { folder.remove() }
+    let path = folder.path + "/cleave.yml"
+    let initialized = try await CLIRunner.run(["init", source.flattened, "-o", path])
+    #expect(initialized.status == 0, "\(initialized.stderr)")
+    let yaml = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(!yaml.contains("- public._prisma_migrations") && yaml.contains("# left out: public._prisma_migrations"))
+    #expect(yaml.contains("url: '${CLEAVE_TARGET_URL}'\n") && !yaml.contains(":-"), "\(yaml)")
+    #expect(yaml.contains("# ties cut between services"), "\(yaml)")
+    let unset = try await CLIRunner.run(["plan", "-f", path])
+    #expect(unset.stderr.contains("CLV1014") && unset.stderr.contains("CLEAVE_TARGET_URL"), "\(unset.stderr)")
+    let plan = try await CLIRunner.run(
+      ["plan", "-f", path, "--format", "json"], environment: ["CLEAVE_TARGET_URL": sandbox.connInfo().rawValue])
+    #expect(plan.status == 0, "\(plan.stderr)\n\(yaml)")
+    let json = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+    let services = json?["services"] as? [[String: Any]] ?? []
+    func service(of table: String) -> String? {
+      services.first { service in
+        (service["tables"] as? [[String: Any]] ?? []).contains {
+          (($0["name"] as? [String: Any])?["name"] as? String) == table
+        }
+      }?["name"] as? String
+    }
+    #expect(service(of: "User") != nil && service(of: "User") == service(of: "Profile"), "\(yaml)")
+    #expect(service(of: "_prisma_migrations") == nil)
+  }
 }

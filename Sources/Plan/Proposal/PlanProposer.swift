@@ -29,9 +29,24 @@ public struct PlanProposer: Sendable {
     public var reasons: [String]
   }
 
+  /// The history tables of the source, left out of every service.
+  public var leftOut: [QualifiedName] {
+    catalog.tables.filter { $0.partitionOf == nil && HistoryTables.names.contains($0.name.name) }.map(\.name)
+  }
+
+  /// Foreign keys that make two tables one-to-one (the key's columns are NOT NULL and unique, or the primary key):
+  /// the two are one record in two tables and always go to one service.
+  func oneToOne(_ key: ForeignKey) -> Bool {
+    guard let table = catalog.table(key.table) else { return false }
+    let columns = Set(key.columns)
+    let unique = ([table.primaryKey].compactMap { $0 } + table.uniqueKeys).contains { Set($0.columns) == columns }
+    return unique && key.columns.allSatisfy { table.column($0)?.notNull == true }
+  }
+
   /// The proposed services, before they are written as YAML.
   public func proposeServices() -> (services: [ProposedService], basis: String) {
-    let roots = catalog.tables.filter { $0.partitionOf == nil }.map(\.name)
+    let history = Set(leftOut)
+    let roots = catalog.tables.filter { $0.partitionOf == nil && !history.contains($0.name) }.map(\.name)
     let schemas = Set(roots.map(\.schema))
     if schemas.count > 1 {
       let services = schemas.sorted().map { schema in
@@ -61,7 +76,17 @@ public struct PlanProposer: Sendable {
     }
     var services: [ProposedService] = []
     var loners: [QualifiedName] = []
-    for community in graph.communities() {
+    // One-to-one pairs are never cut: the communities holding their two ends become one.
+    var communities = graph.communities()
+    for key in catalog.foreignKeys where oneToOne(key) {
+      let (a, b) = (catalog.partitionRoot(of: key.table), catalog.partitionRoot(of: key.referencedTable))
+      guard let first = communities.firstIndex(where: { $0.contains(a) }),
+        let second = communities.firstIndex(where: { $0.contains(b) }), first != second
+      else { continue }
+      communities[first] = (communities[first] + communities[second]).sorted()
+      communities.remove(at: second)
+    }
+    for community in communities {
       guard community.count > 1 else {
         loners += community
         continue
@@ -93,6 +118,30 @@ public struct PlanProposer: Sendable {
     return (services, statements.isEmpty ? "foreign keys" : "foreign keys and recorded queries")
   }
 
+  /// Every tie between tables the proposal put in different services, and what it becomes: a foreign key a soft
+  /// reference, a recorded query one that crosses services.
+  public func cuts(_ services: [ProposedService]) -> [String] {
+    var owner: [QualifiedName: String] = [:]
+    for service in services { for table in service.tables { owner[table] = service.name } }
+    var cuts: [String] = []
+    for key in catalog.foreignKeys {
+      let (from, to) = (catalog.partitionRoot(of: key.table), catalog.partitionRoot(of: key.referencedTable))
+      guard let a = owner[from], let b = owner[to], a != b else { continue }
+      cuts.append("foreign key \(key.name) (\(from) -> \(to)): \(a) -> \(b), becomes a soft reference")
+    }
+    for statement in statements {
+      guard let references = try? SQLParser.tableReferences(in: statement.query) else { continue }
+      let services = Set(
+        references.flatMap(catalog.relations(named:)).compactMap { owner[catalog.partitionRoot(of: $0)] })
+      if services.count > 1 {
+        cuts.append(
+          "a recorded query (\(statement.calls) calls) reads \(services.sorted().joined(separator: " and ")): it "
+            + "must become an API call or a copy of the data")
+      }
+    }
+    return Array(Set(cuts)).sorted()
+  }
+
   /// The plan as YAML text with comments.
   public func yaml() -> String {
     let (services, basis) = proposeServices()
@@ -115,10 +164,21 @@ public struct PlanProposer: Sendable {
     lines += [
       "targets:",
       "  main:",
-      "    # where the service databases get created; by default the source's own server",
-      "    url: \(Self.scalar("${CLEAVE_TARGET_URL:-\(source)}"))",
-      "services:",
+      "    # the server where the service databases get created: export CLEAVE_TARGET_URL. There is no default;",
+      "    # the source's own server is rarely the place (its connections and disk are the monolith's)",
+      "    url: \(Self.scalar("${CLEAVE_TARGET_URL}"))",
     ]
+    for table in leftOut {
+      lines.append(
+        "# left out: \(Self.planName(table)), a migration tool's history; each service gets its own "
+          + "(`cleave migrate baseline`), never the monolith's as data")
+    }
+    let cuts = cuts(services)
+    if !cuts.isEmpty {
+      lines.append("# ties cut between services (\(cuts.count)):")
+      for cut in cuts { lines.append("#   \(cut)") }
+    }
+    lines.append("services:")
     for service in services {
       lines.append("  \(Self.scalar(service.name)):")
       for reason in service.reasons.prefix(6) { lines.append("    # \(reason)") }

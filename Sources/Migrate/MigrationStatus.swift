@@ -11,6 +11,11 @@ public struct MigrationStatus: Sendable, Codable {
   /// For `deploy`: what this run applied, and the linter's findings on it.
   public var appliedNow: [String] = []
   public var findings: [LintFinding] = []
+  /// For a first deploy (the database had no migration applied): the history's findings, counted by rule.
+  ///
+  /// They are counted instead of listed: they are about locks on live tables, and these tables are
+  /// empty; `cleave migrate lint --all` lists each.
+  public var historyFindings: [String: Int] = [:]
   /// The error that stopped this service's deploy.
   public var error: String?
 

@@ -196,7 +196,14 @@ public struct Migrator: Sendable {
       return status
     }
     let pending = folder.migrations.filter { status.pending.contains($0.name) }
-    status.findings = pending.flatMap { MigrationLinter.lint($0) }
+    let findings = pending.flatMap { MigrationLinter.lint($0) }
+    // A first deploy replays an existing history into an empty database: its findings are counted, not listed
+    // (the first deploy of a real history printed 603 of them); new migrations later get every detail.
+    if status.applied.isEmpty && pending.count > 1 {
+      for finding in findings { status.historyFindings[finding.rule, default: 0] += 1 }
+    } else {
+      status.findings = findings
+    }
     if dryRun {
       status.appliedNow = []
       return status

@@ -28,6 +28,14 @@ public struct MigrationReport: Sendable {
       for finding in status.findings {
         lines.append("  " + finding.description.replacingOccurrences(of: "\n", with: "\n  "))
       }
+      if !status.historyFindings.isEmpty {
+        let total = status.historyFindings.values.reduce(0, +)
+        let byRule = status.historyFindings.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+          .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        lines.append(
+          "  lint: \(total) findings in the existing history, replayed into an empty database where they lock "
+            + "nothing (\(byRule)); `cleave migrate lint --all` lists them")
+      }
       if let error = status.error { lines.append("  error: \(error)") }
     }
     return lines.joined(separator: "\n")

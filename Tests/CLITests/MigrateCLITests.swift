@@ -47,6 +47,34 @@ import Testing
     try await admin.execute("DROP ROLE \(service)_owner")
   }
 
+  /// The first deploy of an existing history into an empty database counts its lint findings instead of listing
+  /// each (a real history printed 603); a new migration afterwards gets every detail.
+  @Test func aFirstDeploySummarisesTheHistorysFindings() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let temporary = try TemporaryFolder("migrate-history")
+    defer { temporary.remove() }
+    let (plan, _, folder) = try await fixture(
+      sandbox, temporary, first: "CREATE TABLE orders (id int PRIMARY KEY);\nALTER TABLE orders ADD COLUMN a int;\n")
+    for index in 2...6 {
+      let name = "2024010\(index)000000_step\(index)"
+      try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
+      try "ALTER TABLE orders ADD COLUMN c\(index) int;\nCREATE INDEX orders_c\(index) ON orders (c\(index));\n".write(
+        toFile: "\(folder)/\(name)/migration.sql", atomically: true, encoding: .utf8)
+    }
+    let first = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+    #expect(!first.stdout.contains("warning["), "\(first.stdout)")
+    #expect(
+      first.stdout.contains("findings in the existing history") && first.stdout.contains("MIG"), "\(first.stdout)")
+    let name = "20240201000000_more"
+    try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
+    try "CREATE INDEX orders_a ON orders (a);\n".write(
+      toFile: "\(folder)/\(name)/migration.sql", atomically: true, encoding: .utf8)
+    let next = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
+    #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+    #expect(next.stdout.contains("warning[") && !next.stdout.contains("existing history"), "\(next.stdout)")
+  }
+
   @Test func statusNewLintAndStrictDeployExitAsCINeeds() async throws {
     let sandbox = try #require(PostgresSandbox.current)
     let temporary = try TemporaryFolder("migrate-cli")
@@ -57,7 +85,8 @@ import Testing
     #expect(try await CLIRunner.run(["migrate", "status", "-f", plan]).status == code, "pending needs attention")
     let deployed = try await CLIRunner.run(["migrate", "deploy", "-f", plan])
     #expect(deployed.status == 0 && deployed.stdout.contains("applied now: 20240101000000_init"), "\(deployed)")
-    #expect(try await CLIRunner.run(["migrate", "status", "-f", plan]).status == 0)
+    let after = try await CLIRunner.run(["migrate", "status", "-f", plan])
+    #expect(after.status == 0, "\(after.stdout)\(after.stderr)")
 
     let created = try await CLIRunner.run(["migrate", "new", "add index", "-f", plan, "--service", service])
     let file = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -37,11 +37,30 @@ public struct ConfigOutput: Sendable {
       files: ConfigWriter(connections: connections, serverMajors: majors).files(format), warnings: warnings)
   }
 
-  /// Writes `files` under `directory`.
+  /// What every file `cleave config` writes says near its top, so a later run knows it may replace it.
+  public static let mark = "Written by `cleave config`"
+
+  /// Writes `files` under `directory`, replacing files an earlier `cleave config` wrote; a file there that Cleave
+  /// did not write (a team's own `.env`) is replaced only with `force`, and nothing is written otherwise.
   ///
   /// - Returns: each file's path.
-  /// - Throws: `CleaveError` when a folder or file cannot be written.
-  public static func write(_ files: [ConfigFile], to directory: String) throws(CleaveError) -> [String] {
+  /// - Throws: `CleaveError` when a folder or file cannot be written, or (`confirmationRequired`) a file in the way
+  ///   is not Cleave's.
+  public static func write(_ files: [ConfigFile], to directory: String, force: Bool = false) throws(CleaveError)
+    -> [String]
+  {
+    let foreign = files.map { directory + "/" + $0.path }.filter { path in
+      guard FileManager.default.fileExists(atPath: path) else { return false }
+      let head = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").prefix(3) ?? []
+      return !head.contains { $0.contains(mark) }
+    }
+    if !force, !foreign.isEmpty {
+      throw CleaveError(
+        .confirmationRequired,
+        "\(foreign.joined(separator: ", ")) already \(foreign.count == 1 ? "exists" : "exist") and "
+          + "\(foreign.count == 1 ? "was" : "were") not written by `cleave config`; nothing was written",
+        hint: "write into another folder (--out), or pass --force to replace \(foreign.count == 1 ? "it" : "them")")
+    }
     var paths: [String] = []
     for file in files {
       let path = directory + "/" + file.path

@@ -28,7 +28,11 @@ public struct ConfigWriter: Sendable {
             content: header("#") + "\(connection.urlVariable)=\(connection.prismaURL)\n", secret: secret),
         ]
       }
-    case .compose: return [ConfigFile(path: "docker-compose.yml", content: compose(), secret: secret)]
+    case .compose:
+      return [ConfigFile(path: "docker-compose.yml", content: compose(), secret: secret)]
+        + databases.map {
+          ConfigFile(path: Self.initScript($0.name), content: roleScript($0.connection), secret: false)
+        }
     }
   }
 
@@ -72,13 +76,25 @@ public struct ConfigWriter: Sendable {
       """
   }
 
-  /// One container per service database (services sharing a database share its container), on ports 5433 and up.
-  func compose() -> String {
-    let quote = YAMLText.quote
+  /// The service databases, each with the first connection that uses it (services sharing a database share it).
+  var databases: [(name: String, connection: ServiceConnection)] {
     var databases: [(name: String, connection: ServiceConnection)] = []
     for connection in connections where !databases.contains(where: { $0.name == connection.database }) {
       databases.append((connection.database, connection))
     }
+    return databases
+  }
+
+  /// Where a database's role script goes, next to the compose file.
+  static func initScript(_ database: String) -> String { "initdb/\(composeName(database)).sh" }
+
+  /// One container per service database (services sharing a database share its container), on ports 5433 and up.
+  ///
+  /// The container's superuser is `postgres`, with a password of its own (`<SERVICE>_DB_ADMIN_PASSWORD`, required);
+  /// the application's role is made by `initdb/<database>.sh` at the container's first start, with what it gets
+  /// on the real target: it connects, reads and writes the tables, and creates nothing (it was the superuser).
+  func compose() -> String {
+    let quote = YAMLText.quote
     var lines = [header("#") + "services:"]
     var volumes: [String] = []
     for (index, entry) in databases.enumerated() {
@@ -87,19 +103,24 @@ public struct ConfigWriter: Sendable {
       let volume = name + "-data"
       volumes.append(volume)
       let password = connection.password.map { $0.replacingOccurrences(of: "$", with: "$$") } ?? connection.passwordText
+      let admin = connection.environmentPrefix + "_DB_ADMIN_PASSWORD"
       lines += [
         "  \(name):",
         "    image: \(quote("postgres:\(serverMajors[connection.target] ?? 16)"))",
         "    environment:",
         "      POSTGRES_DB: \(quote(connection.database))",
-        "      POSTGRES_USER: \(quote(connection.user))",
-        "      POSTGRES_PASSWORD: \(quote(password))",
+        "      POSTGRES_USER: \(quote("postgres"))",
+        "      POSTGRES_PASSWORD: \(quote("${\(admin):?set \(admin), the container superuser's password}"))",
+        "      CLEAVE_APP_USER: \(quote(connection.user))",
+        "      CLEAVE_APP_PASSWORD: \(quote(password))",
+        "      CLEAVE_APP_SCHEMAS: \(quote(connection.schemas.joined(separator: " ")))",
         "    ports:",
         "      - \(quote("\(5433 + index):5432"))",
         "    volumes:",
         "      - \(quote("\(volume):/var/lib/postgresql/data"))",
+        "      - \(quote("./\(Self.initScript(entry.name)):/docker-entrypoint-initdb.d/10-cleave-app-role.sh:ro"))",
         "    healthcheck:",
-        "      test: [\"CMD-SHELL\", \(quote("pg_isready -U \(connection.user) -d \(connection.database)"))]",
+        "      test: [\"CMD-SHELL\", \(quote("pg_isready -U postgres -d \(connection.database)"))]",
         "      interval: 5s",
         "      timeout: 5s",
         "      retries: 10",
@@ -108,6 +129,34 @@ public struct ConfigWriter: Sendable {
     lines.append("volumes:")
     lines += volumes.map { "  \($0): {}" }
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// The script the container runs at its first start (as its superuser): the application role, with the
+  /// privileges Cleave gives it on the real target, its name and password from the container's environment.
+  func roleScript(_ connection: ServiceConnection) -> String {
+    """
+    #!/bin/sh
+    # Written by `cleave config`: the application role of \(connection.database), which is not the container's
+    # superuser. Its name and password come from CLEAVE_APP_USER and CLEAVE_APP_PASSWORD.
+    set -e
+    psql -X -v ON_ERROR_STOP=1 -v app_user="$CLEAVE_APP_USER" -v app_password="$CLEAVE_APP_PASSWORD" \\
+      --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
+    CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
+    SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()) \\gexec
+    SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'app_user') \\gexec
+    SQL
+    for schema in ${CLEAVE_APP_SCHEMAS:-public}; do
+      psql -X -v ON_ERROR_STOP=1 -v app_user="$CLEAVE_APP_USER" -v schema="$schema" \\
+        --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
+    CREATE SCHEMA IF NOT EXISTS :"schema";
+    GRANT USAGE ON SCHEMA :"schema" TO :"app_user";
+    ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app_user";
+    ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT USAGE, SELECT ON SEQUENCES TO :"app_user";
+    ALTER DEFAULT PRIVILEGES IN SCHEMA :"schema" GRANT EXECUTE ON FUNCTIONS TO :"app_user";
+    SQL
+    done
+
+    """
   }
 
   /// A compose service name: lower-case letters, digits, `-` and `_`.

@@ -24,6 +24,23 @@ public struct ServiceConnection: Sendable {
   public var sslmode: String?
   public var pool: ConnectionPool
 
+  public init(
+    service: String, target: String, host: String, port: Int, database: String, schema: String?, schemas: [String],
+    user: String, password: String?, sslmode: String?, pool: ConnectionPool
+  ) {
+    self.service = service
+    self.target = target
+    self.host = host
+    self.port = port
+    self.database = database
+    self.schema = schema
+    self.schemas = schemas
+    self.user = user
+    self.password = password
+    self.sslmode = sslmode
+    self.pool = pool
+  }
+
   /// `AUTH` for service `auth`, `ORDER_HISTORY` for `order-history`: the service's name upper-cased, every
   /// character other than an ASCII letter or digit turned into `_`.
   public var environmentPrefix: String { ServiceRoles.environmentPrefix(service) }

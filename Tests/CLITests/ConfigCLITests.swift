@@ -37,6 +37,24 @@ import Testing
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
     #expect(written.stderr.contains("warning: target \"main\": the services' pools need 800 connections"))
 
+    // Its own file is replaced by a second run; a team's own 0600 file in the way is not, without --force.
+    let again = try await CLIRunner.run([
+      "config", "-f", plan, "--format", "env", "--out", out, "--inline-secrets", "--secrets", secrets,
+    ])
+    #expect(again.status == 0, "\(again.stderr)")
+    let mine = temporary.path + "/mine"
+    try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)
+    let teamFile = "STRIPE_KEY=sk_live_team_secret\n"
+    _ = FileManager.default.createFile(
+      atPath: mine + "/.env", contents: Data(teamFile.utf8), attributes: [.posixPermissions: 0o600])
+    let blocked = try await CLIRunner.run(["config", "-f", plan, "--format", "env", "--out", mine])
+    #expect(blocked.status == ExitStatus.safetyStepFailed.rawValue, "\(blocked.stderr)")
+    #expect(blocked.stderr.contains("--force") && blocked.stderr.contains("not written by `cleave config`"))
+    #expect(try String(contentsOfFile: mine + "/.env", encoding: .utf8) == teamFile, "the team's file is untouched")
+    let forced = try await CLIRunner.run(["config", "-f", plan, "--format", "env", "--out", mine, "--force"])
+    let replaced = try String(contentsOfFile: mine + "/.env", encoding: .utf8)
+    #expect(forced.status == 0 && !replaced.contains("STRIPE"), "\(forced.stderr)")
+
     let referenced = try await CLIRunner.run(["config", "-f", plan, "--format", "spring", "--out", out])
     #expect(referenced.status == 0)
     let spring = try String(contentsOfFile: out + "/things_\(temporary.suffix)/application.yml", encoding: .utf8)

@@ -124,9 +124,14 @@ import Yams
     #expect(authDB["ports"] as? [String] == ["5433:5432"])
     #expect(
       (authDB["healthcheck"] as? [String: Any])?["test"] as? [String] == [
-        "CMD-SHELL", "pg_isready -U auth_\(suffix)_app -d auth_\(suffix)",
+        "CMD-SHELL", "pg_isready -U postgres -d auth_\(suffix)",
       ])
-    #expect((authDB["environment"] as? [String: String])?["POSTGRES_PASSWORD"] == "${\(prefix)_DB_PASSWORD}")
+    // The container's superuser is not the application's role (issue 13: it was), and has a password of its own.
+    let environment = try #require(authDB["environment"] as? [String: String])
+    #expect(environment["POSTGRES_USER"] == "postgres")
+    #expect(environment["POSTGRES_PASSWORD"]?.hasPrefix("${\(prefix)_DB_ADMIN_PASSWORD:?") == true)
+    #expect(environment["CLEAVE_APP_USER"] == "auth_\(suffix)_app")
+    #expect(environment["CLEAVE_APP_PASSWORD"] == "${\(prefix)_DB_PASSWORD}")
     #expect((compose["volumes"] as? [String: Any])?.count == 2)
 
     // Inline secrets: the password is in the URL itself, and the file is marked secret.
@@ -159,5 +164,40 @@ import Yams
       warning.contains(
         "accepts \(maxConnections - reserved) (max_connections \(maxConnections) - \(reserved) reserved)"))
     #expect(warning.contains("billing-\(fixture.suffix) \(maxConnections) x 2"))
+  }
+
+  /// The compose file's role script, run as the container would run it (as the superuser, with the container's
+  /// environment) against a database of the sandbox: the application role it makes can log in, read and write
+  /// tables the superuser creates, and create nothing, and is no superuser.
+  @Test func theComposeRoleScriptMakesALeastPrivilegeRole() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let database = try await sandbox.makeDatabase("compose_role")
+    let name = try #require(try await SerialConnection.connect(database).query("SELECT current_database()").scalar)
+    let temporary = try TemporaryFolder("compose-role")
+    defer { temporary.remove() }
+    let role = "app_\(temporary.suffix)"
+    let connection = ServiceConnection(
+      service: "shop", target: "main", host: "127.0.0.1", port: sandbox.port, database: name, schema: nil,
+      schemas: ["public"], user: role, password: nil, sslmode: nil, pool: ConnectionPool())
+    let writer = ConfigWriter(connections: [connection])
+    let script = try #require(writer.files(.compose).first { $0.path.hasPrefix("initdb/") })
+    let path = temporary.path + "/role.sh"
+    try script.content.write(toFile: path, atomically: true, encoding: .utf8)
+    let binaries = URL(fileURLWithPath: try PostgresBinaries.locate().path("psql")).deletingLastPathComponent().path
+    let ran = try await ToolRunner.run(
+      "/bin/sh", [path],
+      environment: [
+        "PATH": binaries + ":/usr/bin:/bin", "PGHOST": "127.0.0.1", "PGPORT": "\(sandbox.port)",
+        "POSTGRES_USER": "postgres", "POSTGRES_DB": name, "CLEAVE_APP_USER": role, "CLEAVE_APP_PASSWORD": "pw",
+      ])
+    #expect(ran.succeeded, "\(ran.standardError)")
+    let admin = try await SerialConnection.connect(database)
+    try await admin.execute("CREATE TABLE notes (id serial PRIMARY KEY, body text)")
+    #expect(try await admin.query("SELECT rolsuper::text FROM pg_roles WHERE rolname = $1", [role]).scalar == "false")
+    let app = try await SerialConnection.connect(sandbox.connInfo(database: name, user: role))
+    try await app.execute("INSERT INTO notes (body) VALUES ('hello')")
+    #expect(try await app.query("SELECT count(*) FROM notes").scalar == "1")
+    await #expect(throws: PostgresError.self) { try await app.execute("CREATE TABLE mine (id int)") }
+    try await admin.execute("DROP OWNED BY \(role); DROP ROLE \(role)")
   }
 }

@@ -32,6 +32,9 @@ struct ConfigCommand: AsyncParsableCommand {
   @Flag(help: "Write the login roles' passwords into the files (mode 0600; needs --out).")
   var inlineSecrets = false
 
+  @Flag(help: "Replace files under --out that `cleave config` did not write (it replaces its own anyway).")
+  var force = false
+
   @Option(
     help:
       "The secrets file provision wrote, read with --inline-secrets (default: next to the plan, cleave.yml: cleave.secrets.env)"
@@ -64,7 +67,7 @@ struct ConfigCommand: AsyncParsableCommand {
             : files.map { "# ==> \($0.path) <==\n\($0.content)" }.joined(separator: "\n"), terminator: "")
         return
       }
-      let paths = try ConfigOutput.write(files, to: out)
+      let paths = try ConfigOutput.write(files, to: out, force: force)
       for (file, path) in zip(files, paths) { print(path + (file.secret ? " (mode 0600: holds passwords)" : "")) }
       await ConfigRecord.record(planFile: plan, directory: out, format: format)
     }

@@ -40,7 +40,10 @@ let package = Package(
       swiftSettings: settings),
     .target(name: "Provision", dependencies: ["Plan"], swiftSettings: settings),
     .target(name: "Copy", dependencies: ["Provision", "PostgresTools"], swiftSettings: settings),
-    .target(name: "Verify", dependencies: ["Provision", "PostgresTools"], swiftSettings: settings),
+    .target(
+      name: "Verify",
+      dependencies: ["Provision", "PostgresTools", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: settings),
     .target(name: "Config", dependencies: ["Provision"], swiftSettings: settings),
     .target(name: "Freeze", dependencies: ["Plan"], swiftSettings: settings),
     .target(

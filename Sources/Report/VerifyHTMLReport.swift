@@ -38,6 +38,24 @@ public struct VerifyHTMLReport: Sendable {
         "<p>Source read live; <span data-figure=\"source-writes\">\(writes)</span> rows of the planned tables were"
           + " written while verify ran.</p>")
     }
+    if let context = summary.context {
+      body.append("<h2>What was verified</h2><table class=\"context\">")
+      let rows = [
+        ("verified-at", "verified at", context.verifiedAt),
+        ("source", "source", "\(context.source) (database \(context.sourceDatabase))"),
+        ("plan", "plan", context.planFile), ("plan-identity", "identity", context.planIdentity),
+        ("plan-sha256", "plan SHA-256", context.planSHA256),
+      ]
+      for (key, label, value) in rows {
+        body.append("<tr><th>\(label)</th><td data-context=\"\(key)\">\(HTML.escape(value))</td></tr>")
+      }
+      for (table, changes) in context.transforms.sorted(by: { $0.key < $1.key }) {
+        body.append(
+          "<tr><th>transform</th><td data-context=\"transform\"><code>\(HTML.escape(table))</code>: "
+            + HTML.escape(changes.joined(separator: "; ")) + "</td></tr>")
+      }
+      body.append("</table>")
+    }
     body.append("<h2>Summary</h2><table class=\"figures\">")
     let labels = [
       ("tables", "tables checked"), ("tables-differing", "tables that differ"),

@@ -1,5 +1,6 @@
 import Catalog
 import CleaveCore
+import Crypto
 import Foundation
 import Logging
 import Plan
@@ -75,6 +76,7 @@ public struct Verifier: Sendable {
       try? await target.execute("COMMIT")
     }
     try? await source.execute("COMMIT")
+    summary.context = Self.context(plan, catalog: catalog)
     summary.source.snapshot = snapshot
     if snapshot == nil, let before = writesBefore, let after = try? await Self.writes(to: planned, on: source) {
       summary.source.writesWhileVerifying = after - before
@@ -91,6 +93,23 @@ public struct Verifier: Sendable {
       }
     }
     return summary
+  }
+
+  /// When, against what and with which plan this verify ran.
+  static func context(_ plan: SplitPlan, catalog: DatabaseCatalog) -> VerifySummary.Context {
+    let bytes = FileManager.default.contents(atPath: plan.file.path) ?? Data()
+    var transforms: [String: [String]] = [:]
+    for service in plan.services {
+      for (table, transform) in service.transforms {
+        transforms["\(service.name): \(table)"] = PlanAnalyzer.describe(transform)
+      }
+    }
+    let formatter = ISO8601DateFormatter()
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return VerifySummary.Context(
+      verifiedAt: formatter.string(from: Date()), source: plan.source.redacted, sourceDatabase: catalog.database,
+      planFile: plan.file.path, planIdentity: plan.identity.description,
+      planSHA256: SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined(), transforms: transforms)
   }
 
   /// Rows inserted, updated and deleted in `tables` since the server's statistics began (they lag by up to a

@@ -9,6 +9,23 @@ public struct VerifySummary: Sendable, Codable {
   /// One result per soft reference (cross-service foreign key).
   public var references: [ReferenceResult] = []
   public var source = SourceState()
+  /// What was verified: when, which source, which plan (and its SHA-256), with which transforms.
+  public var context: Context?
+
+  /// The facts a change ticket needs beside the verdict.
+  public struct Context: Sendable, Codable {
+    /// When verify ran, ISO 8601 in UTC.
+    public var verifiedAt: String
+    /// The source's connection string, its password masked, and its database.
+    public var source: String
+    public var sourceDatabase: String
+    /// The plan file, its identity (`plan P; source S`) and the SHA-256 of its bytes.
+    public var planFile: String
+    public var planIdentity: String
+    public var planSHA256: String
+    /// Per `service: table`, what its transform does, in plain words.
+    public var transforms: [String: [String]]
+  }
 
   /// How many differing rows are listed per table (all of them are counted).
   public static let examplesPerTable = 20

@@ -123,6 +123,14 @@ import Testing
     #expect(dom.contains("<svg") && dom.contains("data-service=\"billing_\(temporary.suffix)\""))
     #expect(dom.contains("missing (7)") && dom.contains("extra (9999)"))
     #expect(!dom.contains(" src=") && !dom.contains("<link"), "the page loads nothing from elsewhere")
+    // What was verified, for the change ticket: when, against which source, with which plan (issue 13).
+    let context = try #require(json["context"] as? [String: Any])
+    let digest = try await ToolRunner.run("sha256sum", [plan]).standardOutput.prefix(64)
+    #expect(context["planSHA256"] as? String == String(digest) && digest.count == 64)
+    #expect(Browser.text(of: "data-context=\"plan-sha256\"", in: dom)?.contains(String(digest)) == true)
+    let year = String(Calendar(identifier: .gregorian).component(.year, from: Date()))
+    #expect(Browser.text(of: "data-context=\"verified-at\"", in: dom)?.contains(year) == true, "\(dom.prefix(2000))")
+    #expect(Browser.text(of: "data-context=\"source\"", in: dom)?.contains("verify_cli") == true)
   }
 }
 

@@ -67,7 +67,7 @@ public struct PlanAnalyzer: Sendable {
     }
   }
 
-  static func describe(_ transform: TableTransform) -> [String] {
+  public static func describe(_ transform: TableTransform) -> [String] {
     var lines: [String] = []
     if let filter = transform.rowFilter { lines.append("keep rows where \(filter.value)") }
     if let rename = transform.renameTo { lines.append("rename to \(rename.value)") }

@@ -23,6 +23,8 @@ public struct CatalogReport: Sendable {
           holding.reduce(Int64?(0)) { total, table in total.flatMap { sum in table.rowEstimate.map { sum + $0 } } }))
     lines.append("")
     lines.append("Tables")
+    // As wide as the longest name, so a long one never runs into the size.
+    let nameWidth = Formatting.width(catalog.tables.map { "  \($0.name)" }, minimum: 34)
     for table in catalog.tables {
       var notes: [String] = []
       if table.kind != .ordinary { notes.append(table.kind.rawValue) }
@@ -34,7 +36,7 @@ public struct CatalogReport: Sendable {
       }
       if table.primaryKey == nil { notes.append("no primary key") }
       let head =
-        Formatting.pad("  \(table.name)", 34) + Formatting.pad(Formatting.bytes(table.sizeBytes), 10)
+        Formatting.pad("  \(table.name)", nameWidth) + Formatting.pad(Formatting.bytes(table.sizeBytes), 10)
         + Formatting.pad(Formatting.rows(table.rowEstimate), 16) + "\(table.columns.count) columns"
       lines.append(head + (notes.isEmpty ? "" : "  [\(notes.joined(separator: "; "))]"))
       for key in table.foreignKeys {

@@ -17,9 +17,10 @@ public struct CopyReport: Sendable {
         "\(service.name) -> \(service.database): \(service.tables.count) tables, \(Formatting.count(Int64(rows))) rows, "
           + "\(Formatting.bytes(Int64(bytes))), \(service.schemaSteps) indexes/constraints/triggers, "
           + "\(service.sequences) sequences, \(service.skippedForeignKeys) cross-service foreign keys left out")
+      let nameWidth = Formatting.width(service.tables.map(\.table.description), minimum: 30)
       for table in service.tables {
         lines.append(
-          "    " + Formatting.pad(table.table.description, 30)
+          "    " + Formatting.pad(table.table.description, nameWidth)
             + Formatting.pad(Formatting.count(Int64(table.rows)) + " rows", 16)
             + Formatting.bytes(Int64(table.bytes)) + (table.resumed ? "  (copied by an earlier run)" : ""))
       }

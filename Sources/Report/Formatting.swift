@@ -30,6 +30,11 @@ public enum Formatting {
     estimate.map { "~\(count($0)) rows" } ?? "rows unknown (not analysed)"
   }
 
+  /// A column wide enough for the longest of `texts` and two spaces, and never narrower than `minimum`.
+  public static func width(_ texts: some Sequence<String>, minimum: Int) -> Int {
+    max(minimum, (texts.map(\.count).max() ?? 0) + 2)
+  }
+
   /// A left-aligned column of `width`.
   public static func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)

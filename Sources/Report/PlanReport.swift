@@ -24,11 +24,13 @@ public struct PlanReport: Sendable {
       lines.append(
         "  \(service.name) -> \(place) on \(service.target): \(service.tables.count) tables, "
           + "\(Formatting.bytes(service.sizeBytes)), \(Formatting.rows(service.rowEstimate))")
+      let nameWidth = Formatting.width(service.tables.map(\.name.description), minimum: 30)
       for table in service.tables {
         let note =
           table.partitionOf.map { "  (partition of \($0))" } ?? (table.kind == "partitioned" ? "  (partitioned)" : "")
         lines.append(
-          "      " + Formatting.pad(table.name.description, 30) + Formatting.pad(Formatting.bytes(table.sizeBytes), 10)
+          "      " + Formatting.pad(table.name.description, nameWidth)
+            + Formatting.pad(Formatting.bytes(table.sizeBytes), 10)
             + Formatting.rows(table.rowEstimate) + note)
         for change in service.transforms[table.name.description] ?? [] {
           lines.append("          transform: \(change)")

@@ -4,8 +4,9 @@ import Foundation
 import PostgresDriver
 import Testing
 
-/// Every command that takes `--format json` prints one JSON document on standard output, whatever it did (issue
-/// 13: `init`, `provision`, `unfreeze` and `migrate new` accepted the option and printed text).
+/// Output contracts: every command that takes `--format json` prints one JSON document on standard output,
+/// whatever it did (issue 13: `init`, `provision`, `unfreeze` and `migrate new` accepted the option and printed
+/// text), and the text tables keep their columns apart.
 @Suite(.postgres, .tags(.integration)) struct JSONOutputTests {
   @Test func everyCommandThatTakesFormatJSONPrintsJSON() async throws {
     let sandbox = try #require(PostgresSandbox.current)
@@ -41,6 +42,27 @@ import Testing
       let parsed = try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8), options: [.fragmentsAllowed])
       #expect(
         parsed is [String: Any] || parsed is [Any], "\(what) printed no JSON document:\n\(run.stdout.prefix(300))")
+    }
+  }
+
+  /// A table name longer than any column's usual width is followed by two spaces in inspect, plan and copy, never
+  /// run into the next column (issue 13).
+  @Test func aLongTableNameNeverRunsIntoTheNextColumn() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let long = "a_table_whose_name_is_far_longer_than_the_columns_shown_in"
+    let split = try await sandbox.split(
+      "long_names", sourceSQL: "CREATE TABLE \(long) (id int PRIMARY KEY); INSERT INTO \(long) VALUES (1)"
+    ) { "things:\n  database: things_\($0)\n  tables: [public.\(long)]" }
+    defer { split.folder.remove() }
+    for command in [["inspect", split.source.flattened], ["plan", "-f", split.plan], ["copy", "-f", split.plan]] {
+      let run = try await CLIRunner.run(command)
+      #expect(run.status == 0, "\(run.stderr)")
+      let lines = run.stdout.split(separator: "\n").filter { $0.contains(long) && !$0.contains("->") }
+      #expect(!lines.isEmpty, "\(command[0]) does not show the table:\n\(run.stdout)")
+      for line in lines {
+        let after = line[line.range(of: long)!.upperBound...]
+        #expect(after.isEmpty || after.hasPrefix("  "), "\(command[0]): \(line)")
+      }
     }
   }
 }

@@ -222,6 +222,7 @@ import Testing
     #expect(!yaml.contains("- public._prisma_migrations") && yaml.contains("# left out: public._prisma_migrations"))
     #expect(yaml.contains("url: '${CLEAVE_TARGET_URL}'\n") && !yaml.contains(":-"), "\(yaml)")
     #expect(yaml.contains("# ties cut between services"), "\(yaml)")
+    #expect(yaml.contains("    migrations: migrations/"), "each service has a migrations folder of its own")
     let unset = try await CLIRunner.run(["plan", "-f", path])
     #expect(unset.stderr.contains("CLV1014") && unset.stderr.contains("CLEAVE_TARGET_URL"), "\(unset.stderr)")
     let plan = try await CLIRunner.run(

@@ -184,6 +184,8 @@ public struct PlanProposer: Sendable {
       for reason in service.reasons.prefix(6) { lines.append("    # \(reason)") }
       if service.reasons.count > 6 { lines.append("    # … and \(service.reasons.count - 6) more ties") }
       lines.append("    database: \(Self.scalar(service.name + "_db"))")
+      lines.append("    # its own migrations (Prisma's or Flyway's layout): `cleave migrate baseline` starts them")
+      lines.append("    migrations: \(Self.scalar("migrations/" + service.name))")
       lines.append("    tables:")
       for table in service.tables { lines.append("      - \(Self.scalar(Self.planName(table)))") }
     }

@@ -240,4 +240,29 @@ import Testing
     #expect(service(of: "User") != nil && service(of: "User") == service(of: "Profile"), "\(yaml)")
     #expect(service(of: "_prisma_migrations") == nil)
   }
+
+  /// `migrate deploy` makes a service database that is not there yet, as Prisma does, provisioned as `cleave
+  /// provision` makes it (the migrations run as its owner role); `--no-create-database` leaves it missing and says
+  /// so (CLV2005).
+  @Test func deployCreatesAServiceDatabaseThatIsNotThereYet() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let shop = try await shop("prisma_create")
+    defer { shop.folder.remove() }
+    for service in ["support", "search"] {
+      let folder = shop.folder.path + "/migrations/\(service)/20240101000000_init"
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      try "CREATE TABLE \"Note\" (id int PRIMARY KEY);\n".write(
+        toFile: folder + "/migration.sql", atomically: true, encoding: .utf8)
+    }
+    let refused = try await CLIRunner.run(
+      ["migrate", "deploy", "-f", shop.plan, "--service", "search", "--no-create-database"])
+    #expect(refused.status == ExitStatus.connectionFailed.rawValue && refused.stderr.contains("CLV2005"), "\(refused)")
+    let deployed = try await CLIRunner.run(["migrate", "deploy", "-f", shop.plan, "--service", "support"])
+    #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+    #expect(deployed.stderr.contains("created the database of \"support\""), "\(deployed.stderr)")
+    let support = try await SerialConnection.connect(sandbox.connInfo(database: "support_\(shop.suffix)"))
+    #expect(
+      try await support.query("SELECT tableowner FROM pg_tables WHERE tablename = 'Note'").scalar
+        == "support_\(shop.suffix)_owner")
+  }
 }

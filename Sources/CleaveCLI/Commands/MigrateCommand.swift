@@ -1,8 +1,11 @@
 import ArgumentParser
 import CleaveCore
+import Copy
 import Foundation
 import Migrate
 import Plan
+import PostgresDriver
+import Provision
 import Report
 
 /// `cleave migrate …`: versioned migrations for every service of the plan, in Prisma's or Flyway's layout.
@@ -65,10 +68,20 @@ struct MigrateDeploy: AsyncParsableCommand {
   @Option(help: "Seconds to wait for another deploy's lock, or for an index build a killed deploy left running.")
   var wait: Int = 600
 
+  @Flag(
+    inversion: .prefixedNo,
+    help: """
+      Create a service database that does not exist yet, as Prisma does: provisioned (database, owner and \
+      application roles, secrets file) when the plan has a source, a plain database otherwise. Default: on when \
+      the plan has a source.
+      """)
+  var createDatabase: Bool?
+
   func run() async throws {
     try await reportingErrors {
       var migrator = try options.migrator()
       migrator.lockWait = .seconds(wait)
+      if !dryRun { try await createMissingDatabases(migrator) }
       if strict {
         let planned = try await migrator.deploy(dryRun: true)
         if planned.contains(where: { !$0.findings.isEmpty }) {
@@ -82,6 +95,44 @@ struct MigrateDeploy: AsyncParsableCommand {
       print(MigrationReport(statuses, dryRun: dryRun).rendered(as: options.global.format))
       if statuses.contains(where: { $0.error != nil }) { throw ExitCode(ExitStatus.migrationFailed.rawValue) }
     }
+  }
+}
+
+extension MigrateDeploy {
+  /// Makes the chosen services' databases that do not exist yet (see `--create-database`).
+  func createMissingDatabases(_ migrator: Migrator) async throws {
+    let plan = migrator.plan
+    let hasSource = !plan.source.url.isEmpty
+    guard createDatabase ?? hasSource else { return }
+    var missing: [Service] = []
+    for (service, _) in try migrator.chosen() {
+      let target = ConnInfo(plan.target(service.target ?? plan.targets.first?.name ?? "")?.endpoint.url ?? "")
+      let admin: SerialConnection
+      do { admin = try await SerialConnection.connect(target) } catch {
+        throw CleaveError(connecting: error, role: "target of service \"\(service.name)\"")
+      }
+      let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [service.database])
+      if exists.rows.isEmpty {
+        missing.append(service)
+        if !hasSource {
+          try await admin.execute("CREATE DATABASE \(try await admin.quoteIdentifier(service.database))")
+        }
+      }
+      await admin.close()
+    }
+    guard !missing.isEmpty else { return }
+    if hasSource {
+      // As `cleave provision` makes them: every service's database and roles, each only once.
+      var split = Split(
+        planPath: options.file, environment: ProcessInfo.processInfo.environment,
+        secretsPath: SecretsLocation.defaultPath(forPlan: options.file))
+      split.logger = options.global.makeLogger()
+      _ = try await split.provision()
+    }
+    FileHandle.standardError.write(
+      Data(
+        ("created the database of " + missing.map { "\"\($0.name)\" (\($0.database))" }.joined(separator: ", ")
+          + (hasSource ? ", provisioned as `cleave provision` does\n" : "\n")).utf8))
   }
 }
 

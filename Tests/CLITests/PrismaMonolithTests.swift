@@ -265,4 +265,36 @@ import Testing
       try await support.query("SELECT tableowner FROM pg_tables WHERE tablename = 'Note'").scalar
         == "support_\(shop.suffix)_owner")
   }
+
+  /// A one-to-one pair whose child is tied more strongly to other tables than to its parent: modularity alone
+  /// would put it with those; `init` keeps it with its parent (its key is NOT NULL and unique).
+  @Test func initNeverCutsAOneToOnePair() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("one_to_one_src")
+    try await SerialConnection.connect(source).execute(
+      """
+      CREATE TABLE "User" (id int PRIMARY KEY);
+      CREATE TABLE "Order" (id int PRIMARY KEY, "userId" int REFERENCES "User");
+      CREATE TABLE "Address" (id int PRIMARY KEY, "userId" int REFERENCES "User");
+      CREATE TABLE "Ticket" (id int PRIMARY KEY, "userId" int REFERENCES "User");
+      CREATE TABLE "Theme" (id int PRIMARY KEY);
+      CREATE TABLE "Badge" (id int PRIMARY KEY);
+      CREATE TABLE "Avatar" (id int PRIMARY KEY);
+      CREATE TABLE "ThemeVariant" (id int PRIMARY KEY, "themeId" int REFERENCES "Theme");
+      CREATE TABLE "BadgeLevel" (id int PRIMARY KEY, "badgeId" int REFERENCES "Badge");
+      CREATE TABLE "Profile" (id int PRIMARY KEY, "userId" int NOT NULL UNIQUE REFERENCES "User",
+        "themeId" int REFERENCES "Theme", "badgeId" int REFERENCES "Badge", "avatarId" int REFERENCES "Avatar");
+      """)
+    let proposed = try await CLIRunner.run(["init", source.flattened])
+    #expect(proposed.status == 0, "\(proposed.stderr)")
+    var service: [String: String] = [:]
+    var current = ""
+    for line in proposed.stdout.split(separator: "\n") {
+      if line.hasPrefix("  "), !line.hasPrefix("   "), line.hasSuffix(":") {
+        current = String(line.dropFirst(2).dropLast())
+      }
+      if line.hasPrefix("      - public.") { service[String(line.dropFirst("      - public.".count))] = current }
+    }
+    #expect(service["Profile"] != nil && service["Profile"] == service["User"], "\(proposed.stdout)")
+  }
 }

@@ -91,11 +91,32 @@ actor CopyWorker {
       try target.execute(try ProgressStore.record(step, on: target) + "; COMMIT")
     } catch {
       try? target.execute("ROLLBACK")
+      let orphans = (error as? PostgresError)?.sqlState == "23503"
       throw CleaveError(
-        .schemaCopyFailed, "\(step) of service \"\(service)\" failed",
-        hint: "fix the cause (a constraint the data breaks, a full disk), then run the same command again", cause: error
-      )
+        .schemaCopyFailed, "\(Self.describe(step)) of service \"\(service)\" failed",
+        hint: orphans
+          ? "rows of the table point at rows a filter left out of the table they reference: filter it the same "
+            + "way, or give its transform `on_orphan: drop` or `keep-as-soft-reference` (docs/plan-file.md), then "
+            + "run the same command again"
+          : "fix the cause (a constraint the data breaks, a full disk), then run the same command again",
+        cause: error)
     }
+  }
+
+  /// A schema step in words: `post FK CONSTRAINT public Item Item_orderId_fkey postgres` is `creating foreign key
+  /// Item_orderId_fkey on public.Item`; a step it cannot read as one is shown as it is.
+  static func describe(_ step: String) -> String {
+    let kinds = [
+      ("FK CONSTRAINT", "foreign key"), ("CHECK CONSTRAINT", "check constraint"), ("CONSTRAINT", "constraint"),
+      ("INDEX", "index"), ("TRIGGER", "trigger"),
+    ]
+    for (kind, words) in kinds where step.hasPrefix("post \(kind) ") {
+      let parts = step.dropFirst("post \(kind) ".count).split(separator: " ")
+      guard parts.count == 4 || (kind == "INDEX" && parts.count == 3) else { break }
+      return parts.count == 4
+        ? "creating \(words) \(parts[2]) on \(parts[0]).\(parts[1])" : "creating \(words) \(parts[0]).\(parts[1])"
+    }
+    return step
   }
 
   /// Runs a query on the source, inside the snapshot.

@@ -46,6 +46,7 @@ let package = Package(
       swiftSettings: settings),
     .target(name: "Config", dependencies: ["Provision"], swiftSettings: settings),
     .target(name: "Freeze", dependencies: ["Plan"], swiftSettings: settings),
+    .target(name: "Online", dependencies: ["Plan"], swiftSettings: settings),
     .target(
       name: "Migrate",
       dependencies: ["Verify", "PostgresTools", "SQLParser", .product(name: "Crypto", package: "swift-crypto")],
@@ -63,7 +64,7 @@ let package = Package(
     .target(
       name: "CleaveCLI",
       dependencies: [
-        "Report", "Copy", "Config", "Backup", "Freeze", "Rollback", "Pipeline",
+        "Report", "Copy", "Config", "Backup", "Freeze", "Rollback", "Pipeline", "Online",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: settings),

@@ -11,6 +11,7 @@ public struct CleaveCommand: AsyncParsableCommand {
       InspectCommand.self, PlanCommand.self, InitCommand.self, ProvisionCommand.self, CopyCommand.self,
       SnapshotCommand.self, VerifyCommand.self, BackupCommand.self, FreezeCommand.self, UnfreezeCommand.self,
       RollbackCommand.self, ConfigCommand.self, RunCommand.self, StatusCommand.self, MigrateCommand.self,
+      OnlineCommand.self,
     ])
 
   public init() {}

@@ -32,7 +32,7 @@ extension CleaveError {
   /// A code whose meaning never changes once released.
   ///
   /// Families: `CLV1xxx` plan, `2xxx` connection, `3xxx` reading the source, `4xxx` verification, `5xxx` provisioning, `6xxx` copying,
-  /// `7xxx` backups, `8xxx` freeze and rollback, `Axxx` migrations, `9xxx` files and internal failures.
+  /// `7xxx` backups, `8xxx` freeze and rollback, `Axxx` migrations, `Bxxx` online, `9xxx` files and internal failures.
   /// Command-line mistakes are swift-argument-parser's (exit 64).
   public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -51,6 +51,7 @@ extension CleaveError {
       case "7": return .backupFailed
       case "8": return .safetyStepFailed
       case "A": return .migrationFailed
+      case "B": return .onlineRefused
       default: return .internalError
       }
     }
@@ -113,6 +114,9 @@ extension CleaveError {
     public static let migrationBlocked = Self(rawValue: "CLVA003")
     public static let migrationNotFound = Self(rawValue: "CLVA004")
     public static let baselineRefused = Self(rawValue: "CLVA005")
+
+    // Online (exit 12).
+    public static let onlineRefused = Self(rawValue: "CLVB001")
 
     // Freeze, unfreeze and rollback (exit 10).
     public static let confirmationRequired = Self(rawValue: "CLV8001")

@@ -23,6 +23,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   /// `cleave migrate`: a migration failed or is blocked by one that failed, or (`status`, `lint`) something needs
   /// attention.
   case migrationFailed = 11
+  /// `cleave online`: a service cannot be streamed as planned (`check` says why), or an online step failed.
+  case onlineRefused = 12
   /// A bug or an unexpected state in Cleave itself.
   case internalError = 70
 }

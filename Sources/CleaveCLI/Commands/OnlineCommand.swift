@@ -1,0 +1,56 @@
+import ArgumentParser
+import CleaveCore
+import Foundation
+import Online
+import Plan
+import Report
+
+/// `cleave online`: split a service while the source keeps taking writes (docs/online.md).
+///
+/// Only `check` exists yet.
+struct OnlineCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "online", abstract: "Split services while the source keeps taking writes (docs/online.md).",
+    subcommands: [OnlineCheckCommand.self])
+}
+
+/// `cleave online check -f PLAN [--service S]`: whether each service can be streamed as planned; changes nothing.
+struct OnlineCheckCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check",
+    abstract: "Whether each service can be streamed with logical replication as planned; changes nothing.")
+
+  @Option(name: .shortAndLong, help: "The plan file.")
+  var file: String = "cleave.yml"
+
+  @Option(help: "Only this service (repeatable).")
+  var service: [String] = []
+
+  @OptionGroup var global: GlobalOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let plan = try await PlanLoader.resolve(
+        path: file, environment: ProcessInfo.processInfo.environment, logger: global.makeLogger())
+      let findings = try await OnlineCheck(plan: plan, services: service).run()
+      if global.format == .json {
+        print(JSONRendering.render(["findings": findings]))
+      } else {
+        for finding in findings {
+          print(
+            "\(finding.service): \(finding.refusal ? "REFUSED" : "note"): \(finding.message)\n  hint: \(finding.hint)")
+        }
+        let refused = Set(findings.filter(\.refusal).map(\.service))
+        for name in plan.services.map(\.name) where service.isEmpty || service.contains(name) {
+          if !refused.contains(name) { print("\(name): ready to stream") }
+        }
+      }
+      let refusals = findings.filter(\.refusal).count
+      if refusals > 0 {
+        throw CleaveError(
+          .onlineRefused, "\(refusals) reason(s) stop the online split as planned (listed above)",
+          hint: "fix each, or split those services offline with `cleave run`")
+      }
+    }
+  }
+}

@@ -98,13 +98,18 @@ public final class PostgresSandbox: Sendable {
     return result
   }
 
-  /// Starts the server of an existing data directory (`pg_ctl start`, waiting until it accepts connections).
-  public func startServer() async throws {
-    let options = [
-      "-c listen_addresses=127.0.0.1", "-p \(port)", "-k \(directory)", "-c fsync=off",
-      "-c synchronous_commit=off", "-c full_page_writes=off", "-c shared_preload_libraries=pg_stat_statements",
-      "-c max_connections=200", "-c wal_level=logical", "-c max_prepared_transactions=20",
-    ].joined(separator: " ")
+  /// Starts the server of an existing data directory (`pg_ctl start`, waiting until it accepts connections), with
+  /// the sandbox's settings, each of `settings` replacing the one of its name (`["wal_level": "replica"]`).
+  public func startServer(settings: [String: String] = [:]) async throws {
+    var values = [
+      "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+      "shared_preload_libraries": "pg_stat_statements", "max_connections": "200", "wal_level": "logical",
+      "max_prepared_transactions": "20",
+    ]
+    values.merge(settings) { _, given in given }
+    let options =
+      (["-c listen_addresses=127.0.0.1", "-p \(port)", "-k \(directory)"]
+      + values.keys.sorted().map { "-c \($0)=\(values[$0] ?? "")" }).joined(separator: " ")
     let started = try await ToolRunner.run(
       binaries.path("pg_ctl"),
       ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"],

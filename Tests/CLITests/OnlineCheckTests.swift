@@ -65,4 +65,24 @@ import Testing
       try await source.query("SELECT count(*) FROM pg_replication_slots WHERE database = $1", [database]).scalar
         == "0")
   }
+
+  /// A source whose `wal_level` is `replica` (its own cluster, restarted so) is refused for every service, with
+  /// how to fix it.
+  @Test func aSourceWithoutLogicalWALIsRefused() async throws {
+    try await PostgresSandbox.withCluster { cluster in
+      try await cluster.crashServer()
+      try await cluster.startServer(settings: ["wal_level": "replica", "max_wal_senders": "2"])
+      let source = try await cluster.makeDatabase("replica_src")
+      try await SerialConnection.connect(source).execute("CREATE TABLE ready (id int PRIMARY KEY)")
+      let folder = try TemporaryFolder("online_wal")
+      defer { folder.remove() }
+      let plan = try folder.writePlan(
+        source: source.flattened, target: cluster.connInfo().rawValue,
+        services: "good:\n  database: good_\(folder.suffix)\n  tables: [public.ready]")
+      let check = try await CLIRunner.run(["online", "check", "-f", plan])
+      #expect(check.status == ExitStatus.onlineRefused.rawValue, "\(check.stdout)\(check.stderr)")
+      #expect(check.stdout.contains("good: REFUSED: the source's wal_level is replica"), "\(check.stdout)")
+      #expect(check.stdout.contains("set wal_level = logical"), "\(check.stdout)")
+    }
+  }
 }

@@ -140,21 +140,22 @@ public final class PostgresSandbox: Sendable {
 
   /// Runs a SQL file with `psql -v ON_ERROR_STOP=1` (it may hold `COPY … FROM stdin` data, as pg_dump writes).
   public func runSQLFile(_ path: String, in info: ConnInfo) async throws {
-    let psql = binaries.path("psql")
-    let outcome = try await ToolRunner.run(
-      FileManager.default.isExecutableFile(atPath: psql) ? psql : "psql",
-      ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", info.flattened, "-f", path])
-    guard outcome.succeeded else { throw SandboxError("psql -f \(path) failed: \(outcome.standardError)") }
+    try await runPsql(["-f", path], in: info, what: "psql -f \(path)")
   }
 
   /// Runs `sql` with `psql -c`: as an application would, not through Cleave's driver (whose statements carry
   /// Cleave's marker).
   public func psql(_ sql: String, in info: ConnInfo) async throws {
+    try await runPsql(["-c", sql], in: info, what: "psql -c")
+  }
+
+  /// `psql -X -q -v ON_ERROR_STOP=1 -d INFO` with `input` (`-f FILE` or `-c SQL`), this cluster's psql first.
+  private func runPsql(_ input: [String], in info: ConnInfo, what: String) async throws {
     let psql = binaries.path("psql")
     let outcome = try await ToolRunner.run(
       FileManager.default.isExecutableFile(atPath: psql) ? psql : "psql",
-      ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", info.flattened, "-c", sql])
-    guard outcome.succeeded else { throw SandboxError("psql -c failed: \(outcome.standardError)") }
+      ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", info.flattened] + input)
+    guard outcome.succeeded else { throw SandboxError("\(what) failed: \(outcome.standardError)") }
   }
 
   /// Stops the cluster (`pg_ctl -m fast stop`) and removes its directory.

@@ -56,12 +56,15 @@ public enum OtherDatabases {
     let ours = services.flatMap { [$0.roles.owner, $0.roles.login] }
     for service in services {
       let server = service.database.withDatabase("").redacted
-      for database in service.alsoReachable where seen.insert(server + "\u{0}" + database).inserted {
-        let admin: SerialConnection
-        do { admin = try await SerialConnection.connect(service.database) } catch {
-          throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
-        }
-        defer { Task { await admin.close() } }
+      let databases = service.alsoReachable.filter { seen.insert(server + "\u{0}" + $0).inserted }
+      guard !databases.isEmpty else { continue }
+      // One session per service database reads every database of its server.
+      let admin: SerialConnection
+      do { admin = try await SerialConnection.connect(service.database) } catch {
+        throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
+      }
+      defer { Task { await admin.close() } }
+      for database in databases {
         let keeping = try await admin.query(
           """
           SELECT r.rolname FROM pg_catalog.pg_roles r, pg_catalog.pg_database d

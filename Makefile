@@ -1,14 +1,14 @@
 # Cleave: `make test` builds and runs every test; `make demo` splits pagila on a throwaway cluster.
 SWIFT ?= swift
 BUILD_FLAGS ?=
-APT_PACKAGES = postgresql-15 postgresql-client-15 libpq-dev libpg-query-dev pkg-config chromium-headless-shell
+APT_PACKAGES = postgresql-15 postgresql-client-15 libpq-dev libpg-query-dev pkg-config chromium-headless-shell pgbouncer
 
 .PHONY: all deps build test demo lint format clean
 
 all: build
 
 # Installs what is missing, and only that, with apt-get (PostgreSQL 15 server and client, libpq, libpg_query,
-# and headless Chromium, in which a test opens the HTML verify report).
+# headless Chromium, in which a test opens the HTML verify report, and PgBouncer, which the online tests pause).
 deps:
 	@missing=""; \
 	for pkg in $(APT_PACKAGES); do \

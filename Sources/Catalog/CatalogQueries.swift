@@ -1,11 +1,12 @@
 /// The catalog queries `CatalogReader` runs, one per kind of object.
 ///
 /// System schemas (`pg_catalog`, `information_schema`, `pg_toast`, temporary schemas) and objects that belong to
-/// an extension are left out everywhere: they come with the extension, not with a service's data.
+/// an extension are left out everywhere: they come with the extension, not with a service's data. So is
+/// `_cleave_online`, the heartbeat and journal of `cleave online` on the source and the service databases.
 enum CatalogQueries {
   static let userSchemaFilter = """
     n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-    AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+    AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname <> '_cleave_online'
     """
 
   static func notExtensionMember(_ catalog: String, _ oid: String) -> String {

@@ -117,6 +117,9 @@ extension CleaveError {
 
     // Online (exit 12).
     public static let onlineRefused = Self(rawValue: "CLVB001")
+    public static let onlineFailed = Self(rawValue: "CLVB002")
+    public static let onlineBusy = Self(rawValue: "CLVB003")
+    public static let onlineWrongState = Self(rawValue: "CLVB004")
 
     // Freeze, unfreeze and rollback (exit 10).
     public static let confirmationRequired = Self(rawValue: "CLV8001")

@@ -11,7 +11,7 @@ import SQLParser
 /// without a replica identity (no primary key and no `REPLICA IDENTITY USING INDEX`, or `NOTHING`); a `where` or a
 /// dropped column that does not cover the replica identity (PostgreSQL would then make the application's own
 /// UPDATE and DELETE on the source fail once the publication exists); unlogged tables; transforms not streamed
-/// yet (a renamed table or column, an added or re-keyed column). Noted: `REPLICA IDENTITY FULL` and what it costs.
+/// yet (a renamed table or column, an added or re-keyed column, a schema of a shared database). Noted: `REPLICA IDENTITY FULL` and what it costs.
 public struct OnlineCheck: Sendable {
   public let plan: SplitPlan
   /// The services to check; empty means every one.
@@ -40,6 +40,14 @@ public struct OnlineCheck: Sendable {
       }
     }
     for service in chosen {
+      if let schema = service.schema {
+        findings.append(
+          OnlineFinding(
+            service: service.name, table: nil, refusal: true,
+            message: "the service goes to schema \(schema) of the shared database \(service.database): its tables "
+              + "change schema, which logical replication cannot stream",
+            hint: "give the service a database of its own to split it online, or split it offline (cleave run)"))
+      }
       for name in service.tables where catalog.partitionRoot(of: name) == name {
         guard let table = catalog.table(name) else { continue }
         findings += try await tableFindings(table, service: service, catalog: catalog, on: source)

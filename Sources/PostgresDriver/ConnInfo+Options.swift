@@ -34,4 +34,15 @@ extension ConnInfo {
     let text = settings.keys.sorted().map { "\($0)=\(ConnectionString.quoted(settings[$0] ?? ""))" }
     return ToolConnection(conninfo: text.joined(separator: " "), password: password, hidden: hidden)
   }
+
+  /// Every setting, secrets included, as one key=value string, for a server that connects on its own (a
+  /// subscription's `CONNECTION`), with `password` when the string has none (the one a session logged in with,
+  /// `SerialConnection.passwordUsed()`); never print it.
+  ///
+  /// - Throws: `PostgresError` when libpq cannot read the string.
+  public func keyValueString(password: String? = nil) throws(PostgresError) -> String {
+    var settings = try options()
+    if settings["password"] == nil, let password { settings["password"] = password }
+    return settings.keys.sorted().map { "\($0)=\(ConnectionString.quoted(settings[$0] ?? ""))" }.joined(separator: " ")
+  }
 }

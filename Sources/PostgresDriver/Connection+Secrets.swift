@@ -16,4 +16,11 @@ extension Connection {
     defer { PQfreemem(encrypted) }
     return String(cString: encrypted)
   }
+
+  /// The password this connection logged in with, wherever libpq found it (the string, `PGPASSWORD`, `.pgpass`),
+  /// for a server that must connect the same way on its own (a subscription); nil when none was used.
+  public var passwordUsed: String? {
+    guard PQconnectionUsedPassword(handle) == 1, let password = PQpass(handle) else { return nil }
+    return String(cString: password)
+  }
 }

@@ -65,6 +65,9 @@ public actor SerialConnection {
     try live().encryptPassword(password, user: user)
   }
 
+  /// See `Connection.passwordUsed`.
+  public func passwordUsed() throws(PostgresError) -> String? { try live().passwordUsed }
+
   /// The server's version number, such as 150018.
   public func serverVersion() throws(PostgresError) -> Int { try live().serverVersion }
 

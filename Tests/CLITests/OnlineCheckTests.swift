@@ -16,6 +16,7 @@ import Testing
         CREATE TABLE keyless (id int, note text);
         CREATE TABLE filtered (id int PRIMARY KEY, deleted boolean);
         CREATE TABLE renamed (id int PRIMARY KEY);
+        CREATE TABLE ready_too (id int PRIMARY KEY);
         CREATE TABLE full_identity (id int, note text);
         ALTER TABLE full_identity REPLICA IDENTITY FULL;
         """
@@ -37,6 +38,10 @@ import Testing
             where: "NOT deleted"
           public.renamed:
             rename_to: kept
+      shared:
+        database: shared_\(suffix)
+        schema: shared
+        tables: [public.ready_too]
       """
     }
     defer { split.folder.remove() }
@@ -44,11 +49,13 @@ import Testing
     #expect(check.status == ExitStatus.onlineRefused.rawValue, "\(check.stdout)\(check.stderr)")
     #expect(check.stderr.contains("error[CLVB001]"), "\(check.stderr)")
     let refusals = check.stdout.split(separator: "\n").filter { $0.contains("REFUSED") }
-    #expect(refusals.count == 3, "\(check.stdout)")
+    #expect(refusals.count == 4, "\(check.stdout)")
+    #expect(
+      refusals.contains { $0.hasPrefix("shared: REFUSED: the service goes to schema shared") }, "\(check.stdout)")
     #expect(refusals.contains { $0.contains("public.keyless has no replica identity") }, "\(check.stdout)")
     #expect(refusals.contains { $0.contains("`where` of public.filtered reads deleted") }, "\(check.stdout)")
     #expect(refusals.contains { $0.contains("public.renamed is not streamed yet") }, "\(check.stdout)")
-    #expect(refusals.allSatisfy { $0.hasPrefix("bad:") })
+    #expect(refusals.allSatisfy { $0.hasPrefix("bad:") || $0.hasPrefix("shared:") })
     #expect(check.stdout.contains("good: note: public.full_identity has REPLICA IDENTITY FULL"), "\(check.stdout)")
     #expect(check.stdout.contains("good: ready to stream"), "\(check.stdout)")
 

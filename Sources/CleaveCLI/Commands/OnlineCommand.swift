@@ -7,11 +7,13 @@ import Report
 
 /// `cleave online`: split a service while the source keeps taking writes (docs/online.md).
 ///
-/// Only `check` exists yet.
+/// `check`, `start`, `status` and `cancel` exist; `cutover`, `rollback` and `complete` come next.
 struct OnlineCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "online", abstract: "Split services while the source keeps taking writes (docs/online.md).",
-    subcommands: [OnlineCheckCommand.self])
+    subcommands: [
+      OnlineCheckCommand.self, OnlineStartCommand.self, OnlineStatusCommand.self, OnlineCancelCommand.self,
+    ])
 }
 
 /// `cleave online check -f PLAN [--service S]`: whether each service can be streamed as planned; changes nothing.

@@ -47,16 +47,7 @@ struct RollbackCommand: AsyncParsableCommand {
       if steps.actions.isEmpty { print("  nothing: no object of this plan's is on the servers it names now") }
       for object in steps.leftAlone { print("  leave: " + object) }
       if !yes && !steps.actions.isEmpty {
-        guard isatty(STDIN_FILENO) == 1 else {
-          throw CleaveError(
-            .confirmationRequired, "rollback removes the objects listed above and needs confirmation",
-            hint: "run it on a terminal to be asked, or add --yes")
-        }
-        print("Type yes to go on: ", terminator: "")
-        guard readLine()?.trimmingCharacters(in: .whitespaces).lowercased() == "yes" else {
-          print("nothing was changed")
-          return
-        }
+        guard try Confirmation.ask("rollback removes the objects listed above") else { return }
       }
       try await rollback.run(steps)
       print("rolled back: \(steps.actions.count) steps done")

@@ -60,11 +60,12 @@ struct PreDataRestore {
     ).run(what: what)
   }
 
-  /// Drops every schema and extension a previous attempt may have left, and recreates an empty `public`.
+  /// Drops every schema and extension a previous attempt may have left, and recreates an empty `public`; keeps
+  /// `_cleave_online`, the journal of an online split seeding this database.
   private func reset(admin: SerialConnection) async throws {
     let schemas = try await admin.query(
       "SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') "
-        + "AND nspname NOT LIKE 'pg\\_%' ORDER BY 1")
+        + "AND nspname NOT LIKE 'pg\\_%' AND nspname <> '_cleave_online' ORDER BY 1")
     let extensions = try await admin.query("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'")
     var script = ""
     for row in extensions.rows { script += "DROP EXTENSION IF EXISTS \(QualifiedName.quote(row[0] ?? "")) CASCADE;\n" }

@@ -113,6 +113,13 @@ struct SchemaSelection: Sendable {
 
   /// Whether an archive entry belongs in the service database.
   func includes(_ entry: TOCEntry) -> Bool {
+    // The source's publications and subscriptions (its own replication, or `cleave online`'s) are not the
+    // service's: a service database that published or subscribed because its source did would be wrong.
+    if entry.kind.hasPrefix("PUBLICATION") || entry.kind == "SUBSCRIPTION"
+      || entry.line.contains(" COMMENT - PUBLICATION ") || entry.line.contains(" COMMENT - SUBSCRIPTION ")
+    {
+      return false
+    }
     if entry.catalogOID != 0 {
       let object = ObjectID(catalog: entry.catalogOID, object: entry.objectOID)
       return !excluded.contains(object) && !lean.excluded.contains(object)

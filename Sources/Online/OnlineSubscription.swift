@@ -1,0 +1,65 @@
+import CleaveCore
+import Plan
+import PostgresDriver
+
+/// The subscription on the service's database that applies the source's changes, created on the slot the seed
+/// was copied in and started at that slot's consistent point.
+///
+/// `CREATE SUBSCRIPTION` holds the source's password in its `CONNECTION`; it runs with `log_statement`,
+/// `log_min_error_statement` and `pg_stat_statements.track_utility` switched off for its transaction, so the
+/// target's log and statistics never see it (the catalog keeps it where only superusers read it, as PostgreSQL
+/// does for every subscription).
+enum OnlineSubscription {
+  /// Creates the subscription `name` on `admin`, disabled, advances its replication origin to `point`, enables it
+  /// and records `streaming` in the journal, all in one transaction.
+  ///
+  /// - Throws: `CleaveError` (`onlineFailed`) when the target refuses.
+  static func create(
+    _ name: String, slot: String, point: String, source: String, service: String, identity: PlanIdentity,
+    on admin: SerialConnection
+  ) async throws {
+    let journal = try await OnlineJournal.record(
+      .streaming, service: service, identity: identity, consistentPoint: point,
+      detail: "streaming from \(point)", on: admin)
+    let mark = try await admin.quoteLiteral("cleave: online \(service); \(identity)")
+    do {
+      try await admin.execute(
+        """
+        BEGIN;
+        SET LOCAL log_statement = 'none';
+        SET LOCAL log_min_error_statement = 'panic';
+        SET LOCAL pg_stat_statements.track_utility = off;
+        CREATE SUBSCRIPTION \(name) CONNECTION \(try await admin.quoteLiteral(source)) PUBLICATION \(name)
+          WITH (copy_data = false, create_slot = false, slot_name = \(try await admin.quoteLiteral(slot)),
+                enabled = false, binary = true, disable_on_error = true);
+        COMMENT ON SUBSCRIPTION \(name) IS \(mark);
+        SELECT pg_replication_origin_advance('pg_' || oid, \(try await admin.quoteLiteral(point))::pg_lsn)
+          FROM pg_subscription WHERE subname = \(try await admin.quoteLiteral(name))
+            AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database());
+        ALTER SUBSCRIPTION \(name) ENABLE;
+        \(journal)
+        COMMIT
+        """)
+    } catch {
+      try? await admin.execute("ROLLBACK")
+      // The statement is not quoted: it holds the source's password.
+      throw CleaveError(
+        .onlineFailed, "the service's database refused the subscription \(name)",
+        hint: "on PostgreSQL 15 only a superuser may create a subscription; the target server must reach the "
+          + "source at the plan's source address", cause: error)
+    }
+  }
+
+  /// Drops the subscription `name` without touching its slot (the slot is dropped on the source by name).
+  static func drop(_ name: String, on admin: SerialConnection) async throws {
+    let exists =
+      try await admin.query(
+        "SELECT 1 FROM pg_subscription WHERE subname = $1 AND subdbid = "
+          + "(SELECT oid FROM pg_database WHERE datname = current_database())", [name]
+      ).rows.count > 0
+    guard exists else { return }
+    try await admin.execute("ALTER SUBSCRIPTION \(name) DISABLE")
+    try await admin.execute(
+      "BEGIN; ALTER SUBSCRIPTION \(name) SET (slot_name = NONE); DROP SUBSCRIPTION \(name); COMMIT")
+  }
+}

@@ -1,0 +1,132 @@
+import CleaveCore
+import CleaveTestSupport
+import Foundation
+import PostgresDriver
+import Testing
+
+/// `cleave online start`, `status` and `cancel` (issue 14): the seed copied in the slot's snapshot and the stream
+/// from its consistent point meet with nothing lost or applied twice, while an application writes throughout.
+@Suite(.postgres, .tags(.integration)) struct OnlineStreamTests {
+  static let sourceSQL = """
+    CREATE TABLE orders (id serial PRIMARY KEY, customer int NOT NULL, total numeric(12,2), note text);
+    CREATE TABLE items (id bigserial PRIMARY KEY, order_id int NOT NULL REFERENCES orders, qty int, secret text);
+    INSERT INTO orders (customer, total, note) SELECT i % 97, i * 1.5, 'seed ' || i FROM generate_series(1, 5000) i;
+    INSERT INTO items (order_id, qty, secret) SELECT 1 + i % 5000, i % 7, 'x' FROM generate_series(1, 20000) i;
+    """
+
+  /// One application transaction (a pgbench script): a new order with two items, an update and a delete of older
+  /// rows.
+  static let writeSQL = """
+    BEGIN;
+    WITH o AS (INSERT INTO orders (customer, total, note) VALUES (7, 10.5, 'live') RETURNING id)
+    INSERT INTO items (order_id, qty, secret) SELECT id, 1, 'y' FROM o UNION ALL SELECT id, 2, 'z' FROM o;
+    UPDATE orders SET total = total + 1 WHERE id = (SELECT max(id) FROM orders) - 3;
+    DELETE FROM items WHERE id = (SELECT min(id) FROM items WHERE qty = 3);
+    COMMIT;
+    """
+
+  @Test func startStreamsWhatTheApplicationWritesAndCancelRemovesItAll() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let split = try await sandbox.split("online_stream", sourceSQL: Self.sourceSQL) { suffix in
+      """
+      shop:
+        database: shop_\(suffix)
+        tables: [public.orders, public.items]
+        transforms:
+          public.items:
+            columns:
+              secret: drop
+      """
+    }
+    defer { split.folder.remove() }
+    // The application (pgbench) writes before, during and after the start.
+    let application = try Pgbench(
+      database: split.source, script: Self.writeSQL, rate: 200, folder: split.folder.path)
+    let start = try await CLIRunner.run(["online", "start", "-f", split.plan, "--service", "shop"])
+    #expect(start.status == 0, "\(start.stdout)\(start.stderr)")
+    #expect(start.stdout.contains("shop: streaming"), "\(start.stdout)")
+    // Some more writes after the stream started, then the application stops.
+    let source = try await SerialConnection.connect(split.source)
+    let ordersAtStart = try #require(try await source.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) })
+    let wroteMore = try await eventually(within: 30) {
+      try await source.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) } ?? 0 > ordersAtStart + 50
+    }
+    #expect(wroteMore)
+    application.stop()
+
+    // Status writes a heartbeat and waits for it: every earlier commit is applied when it returns.
+    let status = try await CLIRunner.run(["online", "status", "-f", split.plan, "--format", "json"])
+    #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+    let shop = try #require((json?["services"] as? [[String: Any]])?.first)
+    #expect(shop["state"] as? String == "streaming", "\(status.stdout)")
+    #expect(shop["lagSeconds"] as? Double != nil, "\(status.stdout)")
+    #expect((shop["walRetainedBytes"] as? Int ?? -1) >= 0, "\(status.stdout)")
+    let tables = (shop["tables"] as? [[String: Any]] ?? []).map { $0["name"] as? String ?? "" }
+    #expect(tables == ["public.items", "public.orders"], "\(status.stdout)")
+
+    // The service database equals the source as the plan projects it, row for row (sequences are set at cutover).
+    let target = sandbox.connInfo(database: "shop_\(split.suffix)")
+    for query in ["SELECT * FROM orders", "SELECT id, order_id, qty FROM items"] {
+      let expected = try await Fixtures.fingerprint(query, in: split.source)
+      #expect(try await Fixtures.fingerprint(query, in: target) == expected, "\(query)")
+    }
+
+    // The source's publication is not copied into the service database.
+    let targetSession = try await SerialConnection.connect(target)
+    #expect(try await targetSession.query("SELECT count(*) FROM pg_publication").scalar == "0")
+    await targetSession.close()
+
+    // Cancel needs --yes without a terminal, then removes the subscription, slot, publication and the copy.
+    let unconfirmed = try await CLIRunner.run(["online", "cancel", "-f", split.plan, "--service", "shop"])
+    #expect(unconfirmed.status == ExitStatus.safetyStepFailed.rawValue, "\(unconfirmed.stdout)\(unconfirmed.stderr)")
+    let cancel = try await CLIRunner.run(["online", "cancel", "-f", split.plan, "--service", "shop", "--yes"])
+    #expect(cancel.status == 0, "\(cancel.stdout)\(cancel.stderr)")
+    let database = try #require(try await source.query("SELECT current_database()").scalar)
+    #expect(
+      try await source.query("SELECT count(*) FROM pg_replication_slots WHERE database = $1", [database]).scalar
+        == "0")
+    #expect(try await source.query("SELECT count(*) FROM pg_publication").scalar == "0")
+    #expect(try await source.query("SELECT to_regnamespace('_cleave_online') IS NULL").scalar == "t")
+    #expect(
+      try await source.query("SELECT count(*) FROM pg_database WHERE datname = $1", ["shop_\(split.suffix)"]).scalar
+        == "0")
+  }
+
+  /// `kill -9` as the slot is made, during the seed, as the seed finishes and as the subscription is made; each
+  /// rerun drops what the killed one left (its snapshot died with it) and the last one streams, with one slot,
+  /// exactly the source's rows, while the application writes throughout.
+  @Test func aStartKilledAtEachStepIsResumedByRunningItAgain() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let split = try await sandbox.split("online_killed", sourceSQL: Self.sourceSQL) { suffix in
+      "shop:\n  database: shop_\(suffix)\n  tables: [public.orders, public.items]"
+    }
+    defer { split.folder.remove() }
+    let application = try Pgbench(
+      database: split.source, script: Self.writeSQL, rate: 200, folder: split.folder.path)
+    let arguments = ["online", "start", "-f", split.plan, "--service", "shop", "--verbose", "--split-mb", "1"]
+    var kills = 0
+    for marker in ["online start: slot", "copy: data", "copy: finish", "online start: subscription"] {
+      if try CLIRunner.runKilled(on: marker, arguments).killed { kills += 1 }
+    }
+    #expect(kills >= 3, "the kills landed mid-run")
+    let start = try await CLIRunner.run(arguments)
+    #expect(start.status == 0, "\(start.stdout)\(start.stderr)")
+    application.stop()
+    let status = try await CLIRunner.run(["online", "status", "-f", split.plan])
+    #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+    #expect(status.stdout.contains("shop: streaming"), "\(status.stdout)")
+    let target = sandbox.connInfo(database: "shop_\(split.suffix)")
+    for query in ["SELECT * FROM orders", "SELECT * FROM items"] {
+      let expected = try await Fixtures.fingerprint(query, in: split.source)
+      #expect(try await Fixtures.fingerprint(query, in: target) == expected, "\(query)")
+    }
+    let source = try await SerialConnection.connect(split.source)
+    let database = try #require(try await source.query("SELECT current_database()").scalar)
+    #expect(
+      try await source.query("SELECT count(*) FROM pg_replication_slots WHERE database = $1", [database]).scalar
+        == "1")
+    let cancel = try await CLIRunner.run(["online", "cancel", "-f", split.plan, "--service", "shop", "--yes"])
+    #expect(cancel.status == 0, "\(cancel.stdout)\(cancel.stderr)")
+  }
+}

@@ -46,7 +46,7 @@ let package = Package(
       swiftSettings: settings),
     .target(name: "Config", dependencies: ["Provision"], swiftSettings: settings),
     .target(name: "Freeze", dependencies: ["Plan"], swiftSettings: settings),
-    .target(name: "Online", dependencies: ["Copy", "Rollback"], swiftSettings: settings),
+    .target(name: "Online", dependencies: ["Copy", "Verify", "Rollback"], swiftSettings: settings),
     .target(
       name: "Migrate",
       dependencies: ["Verify", "PostgresTools", "SQLParser", .product(name: "Crypto", package: "swift-crypto")],

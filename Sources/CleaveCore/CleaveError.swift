@@ -120,6 +120,8 @@ extension CleaveError {
     public static let onlineFailed = Self(rawValue: "CLVB002")
     public static let onlineBusy = Self(rawValue: "CLVB003")
     public static let onlineWrongState = Self(rawValue: "CLVB004")
+    public static let cutoverAborted = Self(rawValue: "CLVB005")
+    public static let cutoverUnequal = Self(rawValue: "CLVB006")
 
     // Freeze, unfreeze and rollback (exit 10).
     public static let confirmationRequired = Self(rawValue: "CLV8001")

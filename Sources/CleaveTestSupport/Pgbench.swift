@@ -9,7 +9,7 @@ import PostgresDriver
 /// `wait()` lets a run with a duration finish and returns its summary.
 public final class Pgbench: @unchecked Sendable {
   private let process: Process
-  private let output: String
+  private let outputPath: String
   private let lock = NSLock()
 
   /// What pgbench reported at the end of a run that finished on its own.
@@ -32,15 +32,15 @@ public final class Pgbench: @unchecked Sendable {
     let binaries = try PostgresBinaries.locate()
     let name = "pgbench-" + UUID().uuidString.prefix(8)
     let scriptPath = folder + "/\(name).sql"
-    output = folder + "/\(name).out"
+    outputPath = folder + "/\(name).out"
     try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-    FileManager.default.createFile(atPath: output, contents: nil)
+    FileManager.default.createFile(atPath: outputPath, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binaries.path("pgbench"))
     process.arguments =
       ["-n", "-f", scriptPath, "-c", "\(clients)", "-j", "\(clients)", "-T", "\(seconds)"]
       + (rate.map { ["-R", "\($0)"] } ?? []) + [database.flattened]
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
     process.standardOutput = handle
     process.standardError = handle
     try process.run()
@@ -66,7 +66,7 @@ public final class Pgbench: @unchecked Sendable {
         continuation.resume()
       }
     }
-    let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    let text = output
     func number(after label: String) -> Int {
       guard let line = text.split(separator: "\n").first(where: { $0.contains(label) }),
         let value = line.split(separator: ":").last?.split(separator: " ").first.flatMap({ Int($0) })
@@ -77,6 +77,10 @@ public final class Pgbench: @unchecked Sendable {
       processed: number(after: "number of transactions actually processed"),
       failed: number(after: "number of failed transactions"), text: text)
   }
+
+  /// Everything pgbench printed so far: its errors as they happen (a failed transaction prints `ERROR` and, without
+  /// retries, ends its client: `aborted`), and its summary at the end of a timed run.
+  public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
   deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }

@@ -179,7 +179,7 @@ public final class PostgresSandbox: Sendable {
     return (entry.pointee.pw_uid, entry.pointee.pw_gid)
   }
 
-  private static func makeDirectory(owner: (uid: UInt32, gid: UInt32)?) throws -> String {
+  static func makeDirectory(owner: (uid: UInt32, gid: UInt32)?) throws -> String {
     var template = Array((NSTemporaryDirectory() + "/cleave-sandbox-XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else { throw SandboxError("mkdtemp failed: errno \(errno)") }
     let path = String(cString: made)
@@ -189,7 +189,7 @@ public final class PostgresSandbox: Sendable {
   }
 
   /// A TCP port on 127.0.0.1 that nothing listens on right now.
-  private static func freePort() throws -> Int {
+  static func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw SandboxError("socket() failed") }
     defer { close(fd) }

@@ -14,6 +14,8 @@ struct OnlineContext: Sendable {
   /// The source's connection string as the target server uses it (the subscription's `CONNECTION`), with the
   /// password Cleave logged in with; never printed.
   let sourceForServer: String
+  /// The same for the service's database (the reverse subscription's `CONNECTION`).
+  let targetForServer: String
 
   /// The `application_name` of every session an online command of `service` opens.
   static func applicationName(_ service: String) -> String {
@@ -35,16 +37,14 @@ struct OnlineContext: Sendable {
   /// Connects to both sides and takes the service's online lock on its database.
   ///
   /// - Throws: `CleaveError` (`onlineBusy`) when another online command of the service holds the lock.
-  static func open(service: ServicePlan, provisioned: ProvisionedService, plan: SplitPlan) async throws
-    -> OnlineContext
-  {
+  static func open(service: ServicePlan, target: ConnInfo, plan: SplitPlan) async throws -> OnlineContext {
     let name = applicationName(service.name)
     let source: SerialConnection
     do { source = try await SerialConnection.connect(plan.source.with("application_name", name)) } catch {
       throw CleaveError(connecting: error, role: "source")
     }
     let admin: SerialConnection
-    do { admin = try await SerialConnection.connect(provisioned.database.with("application_name", name)) } catch {
+    do { admin = try await SerialConnection.connect(target.with("application_name", name)) } catch {
       await source.close()
       throw CleaveError(connecting: error, role: "database of service \"\(service.name)\"")
     }
@@ -55,10 +55,10 @@ struct OnlineContext: Sendable {
           .onlineBusy, "another cleave online command of service \"\(service.name)\" is running now",
           hint: "wait for it to finish; two of them would make the same objects")
       }
-      let password = try await source.passwordUsed()
       return OnlineContext(
         service: service, names: OnlineNames(service: service.name, identity: plan.identity), source: source,
-        admin: admin, sourceForServer: try plan.source.keyValueString(password: password))
+        admin: admin, sourceForServer: try plan.source.keyValueString(password: try await source.passwordUsed()),
+        targetForServer: try target.keyValueString(password: try await admin.passwordUsed()))
     } catch {
       await source.close()
       await admin.close()

@@ -43,7 +43,7 @@ public final class OnlineSlot: Sendable {
           + "pg_hba.conf a line for it)")
     }
     do {
-      let row = try await connection.replicationCommand(
+      let row = try await connection.unmarkedCommand(
         "CREATE_REPLICATION_SLOT \(name) LOGICAL pgoutput (SNAPSHOT 'export')"
       ).namedRows.first
       guard let row, let point = row["consistent_point"], let snapshot = row["snapshot_name"] else {

@@ -76,7 +76,7 @@ public struct OnlineStart: Sendable {
     guard let provisioned = try await provisioner.provisionAll().first else {
       throw CleaveError(.onlineFailed, "service \"\(service)\" was not provisioned")
     }
-    let context = try await OnlineContext.open(service: servicePlan, provisioned: provisioned, plan: plan)
+    let context = try await OnlineContext.open(service: servicePlan, target: provisioned.database, plan: plan)
     defer { Task { await context.close() } }
     let names = context.names
     var notes: [String] = []

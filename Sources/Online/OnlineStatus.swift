@@ -80,30 +80,9 @@ public struct OnlineStatus: Sendable {
     let clock = ContinuousClock()
     let started = clock.now
     let before = try await sample(admin: admin, source: source, names: names, service: service)
-    let beat = try await source.query(
-      """
-      INSERT INTO _cleave_online.heartbeat (service, beat, at)
-      SELECT $1, coalesce(max(beat), 0) + 1, clock_timestamp() FROM _cleave_online.heartbeat WHERE service = $1
-      RETURNING beat
-      """, [service.name]
-    ).scalar
-    if let beat {
-      try await source.query(
-        "DELETE FROM _cleave_online.heartbeat WHERE service = $1 AND beat < $2::int8", [service.name, beat])
-    }
     var arrived: Duration?
-    if let beat, status.problems.isEmpty {
-      while clock.now - started < heartbeatTimeout {
-        let applied = try await admin.query(
-          "SELECT EXISTS (SELECT FROM _cleave_online.heartbeat WHERE service = $1 AND beat >= $2::int8)",
-          [service.name, beat]
-        ).scalar
-        if applied == "t" {
-          arrived = clock.now - started
-          break
-        }
-        try await Task.sleep(for: .milliseconds(10))
-      }
+    if status.problems.isEmpty, let beat = try await Heartbeat.beat(service.name, on: source) {
+      arrived = try await Heartbeat.wait(for: beat, of: service.name, on: admin, timeout: heartbeatTimeout)
     }
     if let arrived {
       status.lagSeconds = arrived.inSeconds

@@ -65,7 +65,7 @@ public struct PlanResolver {
           server: ConnInfo(file.target(targets[service.name] ?? "")?.endpoint.url ?? ""), database: service.database,
           schema: service.schema, tables: owners.filter { $0.value == service.name }.keys.sorted(),
           transforms: transforms, ownerPassword: service.ownerPassword, appPassword: service.appPassword,
-          pool: service.pool))
+          pool: service.pool, connectionSwitch: service.connectionSwitch))
     }
     for service in services { try OrphanRule(service: service, catalog: catalog).check() }
     // A migration tool's history is not data: unowned, it is not reported as left behind.

@@ -36,4 +36,6 @@ public struct ServicePlan: Sendable {
   public var ownerPassword: String?
   public var appPassword: String?
   public var pool = ConnectionPool()
+  /// How an online cutover moves the application's connections (the plan's `switch:`).
+  public var connectionSwitch: ConnectionSwitch?
 }

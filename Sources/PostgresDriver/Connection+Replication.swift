@@ -7,12 +7,11 @@ extension ConnInfo {
 }
 
 extension Connection {
-  /// Runs one command of the replication protocol on a `replication=database` connection.
-  ///
-  /// Sent exactly as given: the walsender's command parser takes no comment, so unlike `query(_:_:)` it carries no
-  /// `/* cleave */` marker (the server's statistics never see these commands anyway).
+  /// Runs one command exactly as given, without the `/* cleave */` marker `query(_:_:)` adds: a command of the
+  /// replication protocol on a `replication=database` connection, or of PgBouncer's admin console, neither of
+  /// whose parsers takes a comment (and neither of which the server's statistics see).
   @discardableResult
-  public func replicationCommand(_ command: String) throws(PostgresError) -> QueryResult {
+  public func unmarkedCommand(_ command: String) throws(PostgresError) -> QueryResult {
     let result = PQexec(handle, command)
     defer { PQclear(result) }
     try check(result, expecting: [PGRES_TUPLES_OK, PGRES_COMMAND_OK], kind: .query)
@@ -21,9 +20,9 @@ extension Connection {
 }
 
 extension SerialConnection {
-  /// See `Connection.replicationCommand(_:)`.
+  /// See `Connection.unmarkedCommand(_:)`.
   @discardableResult
-  public func replicationCommand(_ command: String) throws -> QueryResult {
-    try withConnection { try $0.replicationCommand(command) }
+  public func unmarkedCommand(_ command: String) throws -> QueryResult {
+    try withConnection { try $0.unmarkedCommand(command) }
   }
 }

@@ -7,12 +7,13 @@ import Report
 
 /// `cleave online`: split a service while the source keeps taking writes (docs/online.md).
 ///
-/// `check`, `start`, `status` and `cancel` exist; `cutover`, `rollback` and `complete` come next.
+/// `check`, `start`, `status`, `cutover` and `cancel` exist; `rollback` and `complete` come next.
 struct OnlineCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "online", abstract: "Split services while the source keeps taking writes (docs/online.md).",
     subcommands: [
-      OnlineCheckCommand.self, OnlineStartCommand.self, OnlineStatusCommand.self, OnlineCancelCommand.self,
+      OnlineCheckCommand.self, OnlineStartCommand.self, OnlineStatusCommand.self, OnlineCutoverCommand.self,
+      OnlineCancelCommand.self,
     ])
 }
 

@@ -10,7 +10,7 @@ public enum PlanDecoder {
   static let topLevelKeys = ["version", "name", "source", "targets", "services"]
   static let serviceKeys = [
     "target", "database", "schema", "tables", "schemas", "transforms", "owner_password", "app_password",
-    "pool_size", "min_idle", "replicas", "migrations",
+    "pool_size", "min_idle", "replicas", "migrations", "switch",
   ]
   static let transformKeys = ["where", "rename_to", "columns", "on_orphan"]
   static let columnKeys = ["drop", "rename_to", "add", "type", "rekey"]
@@ -171,7 +171,7 @@ public enum PlanDecoder {
       }
       passwords.append(try expander.expand(value))
     }
-    return Service(
+    var service = Service(
       name: name.value, location: name.location, target: target?.value, targetLocation: target?.location,
       database: database.value, schema: schema?.value, tables: try reader.list("tables"),
       schemas: try reader.list("schemas"), transforms: transforms, ownerPassword: passwords[0],
@@ -180,6 +180,43 @@ public enum PlanDecoder {
         size: try reader.int("pool_size", minimum: 1)?.value,
         minimumIdle: try reader.int("min_idle", minimum: 0)?.value,
         replicas: try reader.int("replicas", minimum: 1)?.value))
+    if let node = reader.node("switch") {
+      service.connectionSwitch = try connectionSwitch(node, service: name.value, file: file, expander: expander)
+    }
+    return service
+  }
+
+  /// A service's `switch:`: a `pgbouncer:` entry (`admin`, `config`, `database`) or a `command:`, not both.
+  private static func connectionSwitch(
+    _ node: Node, service: String, file: String, expander: EnvironmentExpander
+  ) throws(CleaveError) -> ConnectionSwitch {
+    let reader = try YAMLReader(node, file: file, context: "`switch` of \"\(service)\"")
+    try reader.rejectUnknownKeys(allowed: ["pgbouncer", "command"])
+    let example =
+      "switch:\n      pgbouncer:\n        admin: postgresql://pgbouncer@127.0.0.1:6432/pgbouncer\n"
+      + "        config: /etc/pgbouncer/databases.ini\n        database: \(service)"
+    if let pgbouncer = reader.node("pgbouncer") {
+      if let command = reader.keyLocation("command") {
+        throw CleaveError(
+          .planInvalidTransform, "`switch` of \"\(service)\" has both `pgbouncer` and `command`",
+          hint: "keep one: Cleave switches the connections one way", at: command)
+      }
+      let entry = try YAMLReader(pgbouncer, file: file, context: "`switch.pgbouncer` of \"\(service)\"")
+      try entry.rejectUnknownKeys(allowed: ["admin", "config", "database"])
+      return .pgbouncer(
+        PgBouncerEntry(
+          admin: try expander.expand(entry.requiredString("admin", hint: "the admin console's URL; " + example)),
+          config: try expander.expand(
+            entry.requiredString("config", hint: "the [databases] file PgBouncer includes; " + example)),
+          database: try expander.expand(
+            entry.requiredString("database", hint: "the entry the application connects through; " + example))))
+    }
+    guard let command = try reader.string("command") else {
+      throw CleaveError(
+        .planMissingKey, "`switch` of \"\(service)\" names neither `pgbouncer` nor `command`",
+        hint: example, at: reader.location)
+    }
+    return .command(try expander.expand(command))
   }
 
   /// A service's name names files and folders (configuration, work files) and environment variables: letters,

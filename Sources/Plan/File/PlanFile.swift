@@ -54,6 +54,8 @@ public struct Service: Sendable {
   public var migrations: String?
   /// How the service connects: its pool and how many copies of it run (`pool_size`, `min_idle`, `replicas`).
   public var pool = ConnectionPool()
+  /// How an online cutover moves the application's connections (`switch:`); nil when the plan says nothing.
+  public var connectionSwitch: ConnectionSwitch?
 }
 
 /// A service's connection pool as the plan gives it; absent values take `cleave config`'s defaults.

@@ -1,0 +1,30 @@
+/// What one `cleave online cutover` did: the timeline, the write freeze, and the exact check made after it.
+public struct CutoverReport: Sendable, Codable {
+  /// One step, in milliseconds since the cutover began.
+  public struct Event: Sendable, Codable {
+    public var step: String
+    public var atMilliseconds: Int
+  }
+
+  /// One moved table compared between the fenced source and the service database as of the switch.
+  public struct TableCheck: Sendable, Codable {
+    public var table: String
+    public var sourceRows: Int
+    public var targetRows: Int
+    public var equal: Bool
+  }
+
+  public var service: String
+  /// `cut-over`, or `streaming` when the cutover was a dry run or was undone.
+  public var state: OnlineState
+  public var dryRun: Bool
+  /// From the pause (the first write held) to the resume (the first write let through); nil for a dry run.
+  public var freezeMilliseconds: Int?
+  /// The source's WAL position once the fence held: everything before it is in the service database.
+  public var fencePoint: String?
+  public var sequences: Int
+  public var timeline: [Event]
+  public var tables: [TableCheck]
+  /// Notes: a half-done cutover found and undone first, the gate's measurements.
+  public var notes: [String]
+}

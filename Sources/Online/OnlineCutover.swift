@@ -1,0 +1,257 @@
+import Catalog
+import CleaveCore
+import Foundation
+import Freeze
+import Logging
+import Plan
+import PostgresDriver
+import Verify
+
+/// `cleave online cutover`: moves one streaming service's application to its database with a bounded write
+/// freeze, keeping a reverse stream so that a rollback loses nothing (docs/online.md, "Cutover, step by step").
+///
+/// Gate (nothing changes): the stream runs and its lag stays under a second for `steady`; no transaction has been
+/// writing on the source for more than 5 s; the switch works; the reverse publication and slot are made. Then,
+/// with the freeze clock running: pause the application's connections; fence the moved tables on the source
+/// (the freeze's triggers, after a lock that waits out writers); a heartbeat after the fence, waited for on the
+/// service database, proves everything before it applied; the forward subscription is disabled; sequences are
+/// set from the source; the reverse stream starts; the connections are switched and resumed. Past `maxFreeze`
+/// before the switch, or on any error, every step is undone and writes go on at the source (CLVB005). After the
+/// resume, each table of the fenced source is compared with the service database as of the switch (a snapshot
+/// taken while paused): any difference is CLVB006, with how to roll back.
+///
+/// The journal says `cutting-over` from before the pause to after the switch: a rerun after a kill undoes a
+/// half-done cutover (the entry's line put back, reverse stream dropped, forward stream enabled, fence lifted,
+/// connections resumed) and then cuts over afresh; `cut-over` means the switch was made, and a rerun only makes
+/// sure the connections are resumed.
+public struct OnlineCutover: Sendable {
+  public var plan: SplitPlan
+  public var service: String
+  public var maxFreeze: Duration = .seconds(5)
+  /// How long the lag must stay under a second before the pause.
+  public var steady: Duration = .seconds(30)
+  public var dryRun = false
+  public var logger: Logger = .silent
+
+  public init(plan: SplitPlan, service: String) {
+    self.plan = plan
+    self.service = service
+  }
+
+  /// - Throws: `CleaveError`: `onlineWrongState` unless streaming, `onlineRefused` when the gate does not pass,
+  ///   `cutoverAborted` when it was undone, `cutoverUnequal` when the check after the switch found a difference.
+  public func run() async throws -> CutoverReport {
+    let servicePlan = try OnlineContext.servicePlan(service, in: plan)
+    guard let method = servicePlan.connectionSwitch else {
+      throw CleaveError(
+        .onlineRefused, "the plan does not say how to switch the connections of service \"\(service)\"",
+        hint: "add `switch:` to the service (pgbouncer: admin, config, database; or command:), docs/online.md")
+    }
+    let target = servicePlan.server.withDatabase(servicePlan.database)
+    let context = try await OnlineContext.open(service: servicePlan, target: target, plan: plan)
+    defer { Task { await context.close() } }
+    let switcher = ApplicationSwitch(service: service, method: method)
+    var report = CutoverReport(
+      service: service, state: .streaming, dryRun: dryRun, sequences: 0, timeline: [], tables: [], notes: [])
+    guard let entry = try await OnlineJournal.entry(of: service, on: context.admin) else {
+      throw CleaveError(
+        .onlineWrongState, "service \"\(service)\" is not streaming: start it first",
+        hint: "`cleave online start -f \(plan.file.path) --service \(service)`")
+    }
+    let url = Self.url(of: target)
+    switch entry.state {
+    case .cutOver:
+      try await switcher.run(.resume, url: url)
+      report.state = .cutOver
+      report.fencePoint = entry.fencePoint
+      report.notes.append("already cut over at \(entry.fencePoint ?? "?"); its connections are resumed")
+      return report
+    case .cuttingOver:
+      try await undo(context: context, switcher: switcher, oldLine: entry.detail, url: url, reason: "interrupted")
+      report.notes.append("a cutover interrupted earlier was undone first; cutting over afresh")
+    case .streaming: break
+    default:
+      throw CleaveError(
+        .onlineWrongState, "service \"\(service)\" is \(entry.state.rawValue), not streaming",
+        hint: "cutover moves a streaming service")
+    }
+    let catalog = try await CatalogReader(connection: context.source).read()
+    let oldLine = try await gate(context: context, switcher: switcher, report: &report)
+    if dryRun { return report }
+    let reverse = ReverseStream(context: context, identity: plan.identity)
+    try await reverse.prepare(catalog: catalog)
+    try await context.admin.execute(
+      "BEGIN; "
+        + (try await OnlineJournal.record(
+          .cuttingOver, service: service, identity: plan.identity, detail: oldLine, on: context.admin)) + " COMMIT")
+    let clock = ContinuousClock()
+    let began = clock.now
+    func mark(_ step: String) {
+      report.timeline.append(.init(step: step, atMilliseconds: Int((clock.now - began).inSeconds * 1000)))
+    }
+    func remaining() -> Duration { maxFreeze - (clock.now - began) }
+    let snapshot: SerialConnection
+    do {
+      try await switcher.run(.pause, url: url)
+      mark("paused")
+      var freezer = Freezer(plan: plan, services: [service])
+      freezer.logger = logger
+      _ = try await freezer.freeze(wait: max(remaining(), .milliseconds(1)))
+      mark("fenced")
+      guard let beat = try await Heartbeat.beat(service, on: context.source) else {
+        throw CleaveError(.onlineFailed, "the source's heartbeat table is missing")
+      }
+      report.fencePoint = try await context.source.query("SELECT pg_current_wal_lsn()::text").scalar
+      guard
+        try await Heartbeat.wait(
+          for: beat, of: service, on: context.admin, timeout: max(remaining(), .milliseconds(1)),
+          every: .milliseconds(2)) != nil
+      else {
+        throw CleaveError(
+          .cutoverAborted, "the service database did not apply the source's last changes within --max-freeze",
+          hint: "the stream lags; wait for `online status` to show a lag under a second, or raise --max-freeze")
+      }
+      mark("applied")
+      try await context.admin.execute("ALTER SUBSCRIPTION \(context.names.forward) DISABLE")
+      report.sequences = try await SequenceSync.copy(from: context.source, to: context.admin)
+      mark("sequences")
+      snapshot = try await SerialConnection.connect(target)
+      try await snapshot.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
+      try await reverse.start(before: began + maxFreeze)
+      mark("reverse stream")
+      guard remaining() > .zero else {
+        throw CleaveError(
+          .cutoverAborted, "the cutover reached --max-freeze (\(maxFreeze.inSeconds) s) before the switch",
+          hint: "nothing changed for the application; raise --max-freeze or cut over when the source is quieter")
+      }
+      let line = try oldLine.map {
+        try ApplicationSwitch.line(
+          $0, database: databaseName(method), pointingAt: servicePlan.server,
+          dbname: servicePlan.database)
+      }
+      try await switcher.run(.switch, line: line, url: url)
+      try await context.admin.execute(
+        "BEGIN; "
+          + (try await OnlineJournal.record(
+            .cutOver, service: service, identity: plan.identity, fencePoint: report.fencePoint, detail: oldLine,
+            on: context.admin)) + " COMMIT")
+      mark("switched")
+      try await switcher.run(.resume, url: url)
+      mark("resumed")
+    } catch {
+      let reason = (error as? CleaveError)?.message ?? "\(error)"
+      try await undo(context: context, switcher: switcher, oldLine: oldLine, url: url, reason: reason)
+      if let error = error as? CleaveError, error.code == .cutoverAborted { throw error }
+      throw CleaveError(
+        .cutoverAborted, "the cutover of \"\(service)\" failed and was undone: \(reason)",
+        hint: "writes go on at the source; fix the cause and cut over again", cause: error)
+    }
+    report.freezeMilliseconds = report.timeline.last?.atMilliseconds
+    report.state = .cutOver
+    defer { Task { await snapshot.close() } }
+    report.tables = try await check(context: context, catalog: catalog, snapshot: snapshot)
+    return report
+  }
+
+  /// The entry's name, for its new line.
+  private func databaseName(_ method: ConnectionSwitch) -> String {
+    if case .pgbouncer(let entry) = method { return entry.database }
+    return service
+  }
+
+  /// The application's new URL, for a switch command (without a password: the command has its own).
+  static func url(of target: ConnInfo) -> String {
+    let options = (try? target.options()) ?? [:]
+    return "postgresql://\(options["host"] ?? "localhost"):\(options["port"] ?? "5432")/\(options["dbname"] ?? "")"
+  }
+
+  /// The gate: stream running, lag under a second for `steady`, no long writer, the switch tested.
+  ///
+  /// - Returns: the PgBouncer entry's line now.
+  private func gate(context: OnlineContext, switcher: ApplicationSwitch, report: inout CutoverReport) async throws
+    -> String?
+  {
+    let enabled = try await context.admin.query(
+      """
+      SELECT s.subenabled FROM pg_subscription s
+      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      """, [context.names.forward]
+    ).scalar
+    guard enabled == "t" else {
+      throw CleaveError(
+        .onlineRefused, "the stream of \"\(service)\" is not running (`cleave online status` says why)",
+        hint: "fix it before cutting over")
+    }
+    let clock = ContinuousClock()
+    let began = clock.now
+    var worst = Duration.zero
+    repeat {
+      guard let beat = try await Heartbeat.beat(service, on: context.source),
+        let lag = try await Heartbeat.wait(for: beat, of: service, on: context.admin, timeout: .seconds(1))
+      else {
+        throw CleaveError(
+          .onlineRefused, "the stream of \"\(service)\" lags by more than a second",
+          hint: "cut over when `cleave online status` shows a lag under a second")
+      }
+      worst = max(worst, lag)
+      if clock.now - began < steady { try await Task.sleep(for: .milliseconds(200)) }
+    } while clock.now - began < steady
+    report.notes.append(
+      "gate: lag at most \(Int(worst.inSeconds * 1000)) ms over \(Int(steady.inSeconds)) s")
+    let writers = try await context.source.query(
+      """
+      SELECT pid, usename, application_name, (now() - xact_start)::text AS age FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_xid IS NOT NULL AND xact_start < now() - interval '5 seconds'
+        AND pid <> pg_backend_pid()
+      """
+    ).namedRows
+    if !writers.isEmpty {
+      throw CleaveError(
+        .onlineRefused,
+        "transactions have been writing on the source for more than 5 s: "
+          + writers.map {
+            "pid \($0.string("pid")) (\($0.string("usename")), \($0.string("application_name")), "
+              + "\($0.string("age")))"
+          }.joined(separator: "; "),
+        hint: "the fence would wait for them inside the freeze; let them finish first")
+    }
+    return try await switcher.test()
+  }
+
+  /// Undoes a half-done cutover, each step skipped when it is not needed, and records `streaming`.
+  func undo(
+    context: OnlineContext, switcher: ApplicationSwitch, oldLine: String?, url: String, reason: String
+  ) async throws {
+    if case .pgbouncer(let entry) = switcher.method, let oldLine, try ApplicationSwitch.entryLine(entry) != oldLine {
+      try ApplicationSwitch.rewrite(entry, to: oldLine)
+      try await switcher.run(.switch, url: url)
+    }
+    try await ReverseStream(context: context, identity: plan.identity).drop()
+    try await context.admin.execute("ALTER SUBSCRIPTION \(context.names.forward) ENABLE")
+    _ = try await Freezer(plan: plan, services: [service]).unfreeze()
+    try await switcher.run(.abort, url: url)
+    try await context.admin.execute(
+      "BEGIN; "
+        + (try await OnlineJournal.record(
+          .streaming, service: service, identity: plan.identity, detail: "cutover undone: \(reason)",
+          on: context.admin)) + " COMMIT")
+  }
+
+  /// Each moved table of the fenced source against the service database as of the switch.
+  private func check(context: OnlineContext, catalog: DatabaseCatalog, snapshot: SerialConnection) async throws
+    -> [CutoverReport.TableCheck]
+  {
+    var checks: [CutoverReport.TableCheck] = []
+    // Every table on its own, partitions included: each projection reads its own rows (`ONLY`).
+    for name in context.service.tables {
+      guard let table = catalog.table(name) else { continue }
+      let projection = TableProjection(table: table, service: context.service, catalog: catalog)
+      let source = try await TableChecksum.of(projection.select(range: nil), on: context.source)
+      let target = try await TableChecksum.of(projection.targetSelect, on: snapshot)
+      checks.append(
+        .init(table: name.description, sourceRows: source.rows, targetRows: target.rows, equal: source == target))
+    }
+    try await snapshot.execute("COMMIT")
+    return checks
+  }
+}

@@ -113,7 +113,8 @@ public struct OnlineCutover: Sendable {
       }
       mark("applied")
       try await context.admin.execute("ALTER SUBSCRIPTION \(context.names.forward) DISABLE")
-      report.sequences = try await SequenceSync.copy(from: context.source, to: context.admin)
+      report.sequences = try await SequenceSync.copy(
+        from: context.source, to: context.admin, service: context.admin)
       mark("sequences")
       snapshot = try await SerialConnection.connect(target)
       try await snapshot.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
@@ -181,6 +182,15 @@ public struct OnlineCutover: Sendable {
       throw CleaveError(
         .onlineRefused, "the stream of \"\(service)\" is not running (`cleave online status` says why)",
         hint: "fix it before cutting over")
+    }
+    // A subscription just enabled gets its apply worker within wal_retrieve_retry_interval (5 s by default):
+    // the first heartbeat may take that long; from then on each must arrive within a second.
+    guard let first = try await Heartbeat.beat(service, on: context.source),
+      try await Heartbeat.wait(for: first, of: service, on: context.admin, timeout: .seconds(30)) != nil
+    else {
+      throw CleaveError(
+        .onlineRefused, "the stream of \"\(service)\" did not catch up within 30 s, or is stopped",
+        hint: "`cleave online status` shows it")
     }
     let clock = ContinuousClock()
     let began = clock.now

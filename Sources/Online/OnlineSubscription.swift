@@ -62,4 +62,26 @@ enum OnlineSubscription {
     try await admin.execute(
       "BEGIN; ALTER SUBSCRIPTION \(name) SET (slot_name = NONE); DROP SUBSCRIPTION \(name); COMMIT")
   }
+
+  /// Waits until the apply worker of the disabled subscription `name` has ended.
+  ///
+  /// - Throws: `CleaveError` (`cutoverAborted`) when it is still there at `deadline`.
+  static func waitForWorker(_ name: String, on connection: SerialConnection, before deadline: ContinuousClock.Instant)
+    async throws
+  {
+    while try await connection.query(
+      """
+      SELECT count(*) FROM pg_stat_subscription w JOIN pg_subscription s ON s.oid = w.subid
+      WHERE s.subname = $1 AND w.pid IS NOT NULL
+        AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      """, [name]
+    ).scalar != "0" {
+      guard ContinuousClock.now < deadline else {
+        throw CleaveError(
+          .cutoverAborted, "the apply worker of \(name) did not stop within --max-freeze",
+          hint: "the database is busy; try again when it is quieter")
+      }
+      try await Task.sleep(for: .milliseconds(2))
+    }
+  }
 }

@@ -43,20 +43,7 @@ struct ReverseStream: Sendable {
   /// - Throws: `CleaveError` (`cutoverAborted`) when the forward apply worker is still there at `deadline`.
   func start(before deadline: ContinuousClock.Instant) async throws {
     let admin = context.admin
-    while try await admin.query(
-      """
-      SELECT count(*) FROM pg_stat_subscription w JOIN pg_subscription s ON s.oid = w.subid
-      WHERE s.subname = $1 AND w.pid IS NOT NULL
-        AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-      """, [context.names.forward]
-    ).scalar != "0" {
-      guard ContinuousClock.now < deadline else {
-        throw CleaveError(
-          .cutoverAborted, "the forward stream's apply worker did not stop within --max-freeze",
-          hint: "the service database is busy; cut over again when it is quieter")
-      }
-      try await Task.sleep(for: .milliseconds(2))
-    }
+    try await OnlineSubscription.waitForWorker(context.names.forward, on: admin, before: deadline)
     try await admin.execute("BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT")
     try await admin.query("SELECT pg_replication_slot_advance($1, pg_current_wal_flush_lsn())", [name])
     let source = context.source

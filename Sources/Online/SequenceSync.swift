@@ -5,12 +5,13 @@ import PostgresDriver
 /// `last_value` and `is_called` read from the sequence itself, never `max(column)` (which misses values drawn
 /// and rolled back, and sequences no column uses), then read back and compared.
 enum SequenceSync {
-  /// Copies each sequence `to` has from its namesake on `from`.
+  /// Copies each sequence the service database (`service`) has from its namesake on `from` to `to` (one of them
+  /// is the service database).
   ///
   /// - Returns: how many were set.
   /// - Throws: `CleaveError` (`onlineFailed`) when a value read back differs from the one set.
-  static func copy(from: SerialConnection, to: SerialConnection) async throws -> Int {
-    let names = try await to.query(
+  static func copy(from: SerialConnection, to: SerialConnection, service: SerialConnection) async throws -> Int {
+    let names = try await service.query(
       """
       SELECT format('%I.%I', schemaname, sequencename) AS name FROM pg_sequences
       WHERE schemaname NOT LIKE '\\_cleave%' ORDER BY 1
@@ -19,6 +20,7 @@ enum SequenceSync {
     var set = 0
     for name in names {
       guard try await from.query("SELECT to_regclass($1) IS NOT NULL", [name]).scalar == "t",
+        try await to.query("SELECT to_regclass($1) IS NOT NULL", [name]).scalar == "t",
         let state = try await from.query("SELECT last_value::text AS value, is_called FROM \(name)").namedRows.first
       else { continue }
       let value = state.string("value")

@@ -4,15 +4,16 @@ import Foundation
 import PostgresDriver
 import Testing
 
-/// `cleave online cutover` (issue 14): pgbench writes through a real PgBouncer the whole time; the cutover holds
-/// its writes for a moment and fails none of them, the tables are equal as of the switch, the application's later
-/// writes land in the service database and come back to the source over the reverse stream.
+/// `cleave online cutover` and `rollback` (issue 14): pgbench writes through a real PgBouncer the whole time; each
+/// switch holds its writes for a moment and fails none of them, the tables are equal as of the switch, and the
+/// writes made on either side come over to the other.
 @Suite(.postgres, .tags(.integration)) struct OnlineCutoverTests {
-  @Test func aCutoverUnderWritesThroughPgBouncerFailsNoTransactionAndLosesNothing() async throws {
+  @Test func cutoverRollbackAndCutoverAgainUnderWritesThroughPgBouncerLoseNothing() async throws {
     let sandbox = try #require(PostgresSandbox.current)
     let source = try await sandbox.makeDatabase("cutover_src")
-    try await SerialConnection.connect(source).execute(OnlineStreamTests.sourceSQL)
-    let sourceName = try #require(try await SerialConnection.connect(source).query("SELECT current_database()").scalar)
+    let sourceSession = try await SerialConnection.connect(source)
+    try await sourceSession.execute(OnlineStreamTests.sourceSQL)
+    let sourceName = try #require(try await sourceSession.query("SELECT current_database()").scalar)
     let bouncer = try await PgBouncerSandbox.start(for: sandbox, entries: ["shop": sourceName])
     defer { bouncer.stop() }
     let folder = try TemporaryFolder("online_cutover")
@@ -58,25 +59,52 @@ import Testing
 
     // The application goes on writing, now to the service database.
     let target = try await SerialConnection.connect(sandbox.connInfo(database: service))
-    let ordersAtSwitch = try #require(try await target.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) })
-    let wroteThere = try await eventually(within: 30) {
-      try await target.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) } ?? 0 > ordersAtSwitch + 50
-    }
-    #expect(wroteThere, "the application's writes reach the service database after the switch")
+    try await expectWrites(on: target, "the application's writes reach the service database after the switch")
     application.stop()
-    let output = application.output
-    #expect(!output.contains("ERROR") && !output.contains("aborted"), "pgbench saw failures:\n\(output)")
-
+    #expect(!application.output.contains("ERROR") && !application.output.contains("aborted"), "\(application.output)")
     // The reverse stream brings the service database's writes back to the source, exactly.
-    for query in ["SELECT * FROM orders", "SELECT * FROM items"] {
-      let expected = try await Fixtures.fingerprint(query, in: sandbox.connInfo(database: service))
-      let same = try await eventually(within: 30) { try await Fixtures.fingerprint(query, in: source) == expected }
-      let log = (try? String(contentsOfFile: sandbox.serverLog, encoding: .utf8)) ?? ""
-      let errors = log.split(separator: "\n").filter { $0.contains("ERROR") || $0.contains("replication") }.suffix(8)
-      #expect(same, "\(query): the source lacks rows; the server log says:\n\(errors.joined(separator: "\n"))")
-    }
-    // Sequences were set from the source: the service database's next ids follow on.
+    try await expectSameRows(source, sandbox.connInfo(database: service), "after the cutover")
     let again = try await CLIRunner.run(["online", "cutover", "-f", plan, "--service", "shop"])
     #expect(again.status == 0 && again.stdout.contains("already cut over"), "\(again.stdout)\(again.stderr)")
+
+    // Roll back under writes: the application goes back to the source with everything it wrote meanwhile, the
+    // forward stream runs again (and carries the source's new writes), and a second cutover works.
+    let writer = try Pgbench(
+      database: bouncer.connInfo(entry: "shop"), script: OnlineStreamTests.writeSQL, rate: 200, folder: folder.path)
+    defer { writer.stop() }
+    let rollback = try await CLIRunner.run(
+      ["online", "rollback", "-f", plan, "--service", "shop", "--steady", "1", "--format", "json"])
+    #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+    let back = try JSONSerialization.jsonObject(with: Data(rollback.stdout.utf8)) as? [String: Any]
+    #expect(back?["state"] as? String == "streaming", "\(rollback.stdout)")
+    #expect(
+      (back?["tables"] as? [[String: Any]] ?? []).allSatisfy { $0["equal"] as? Bool == true }, "\(rollback.stdout)")
+    let restored = try String(contentsOfFile: bouncer.databasesFile, encoding: .utf8)
+    #expect(restored.contains("shop = host=127.0.0.1 port=\(sandbox.port) dbname=\(sourceName)"), "\(restored)")
+    try await expectWrites(on: sourceSession, "the application writes to the source after the rollback")
+    let recut = try await CLIRunner.run(["online", "cutover", "-f", plan, "--service", "shop", "--steady", "1"])
+    #expect(recut.status == 0, "\(recut.stdout)\(recut.stderr)")
+    try await expectWrites(on: target, "the application writes to the service database after the second cutover")
+    writer.stop()
+    #expect(!writer.output.contains("ERROR") && !writer.output.contains("aborted"), "\(writer.output)")
+    try await expectSameRows(source, sandbox.connInfo(database: service), "after rollback and a second cutover")
+  }
+
+  /// Waits until the application (pgbench) has written 50 more orders on `side`.
+  private func expectWrites(on side: SerialConnection, _ what: Comment) async throws {
+    let before = try #require(try await side.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) })
+    let wrote = try await eventually(within: 30) {
+      try await side.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) } ?? 0 > before + 50
+    }
+    #expect(wrote, what)
+  }
+
+  /// Waits until both databases hold the same rows in both tables (a stream is still applying the last writes).
+  private func expectSameRows(_ one: ConnInfo, _ other: ConnInfo, _ when: String) async throws {
+    for query in ["SELECT * FROM orders", "SELECT * FROM items"] {
+      let expected = try await Fixtures.fingerprint(query, in: other)
+      let same = try await eventually(within: 30) { try await Fixtures.fingerprint(query, in: one) == expected }
+      #expect(same, "\(query): both sides hold the same rows \(when)")
+    }
   }
 }

@@ -7,13 +7,13 @@ import Report
 
 /// `cleave online`: split a service while the source keeps taking writes (docs/online.md).
 ///
-/// `check`, `start`, `status`, `cutover` and `cancel` exist; `rollback` and `complete` come next.
+/// `check`, `start`, `status`, `cutover`, `rollback` and `cancel` exist; `verify` and `complete` come next.
 struct OnlineCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "online", abstract: "Split services while the source keeps taking writes (docs/online.md).",
     subcommands: [
       OnlineCheckCommand.self, OnlineStartCommand.self, OnlineStatusCommand.self, OnlineCutoverCommand.self,
-      OnlineCancelCommand.self,
+      OnlineRollbackCommand.self, OnlineCancelCommand.self,
     ])
 }
 

@@ -44,11 +44,7 @@ struct OnlineCutoverCommand: AsyncParsableCommand {
       cutover.dryRun = dryRun
       cutover.logger = global.makeLogger()
       let report = try await cutover.run()
-      if global.format == .json {
-        print(JSONRendering.render(report))
-      } else {
-        print(Self.text(report))
-      }
+      print(global.format == .json ? JSONRendering.render(report) : Self.text(report))
       let unequal = report.tables.filter { !$0.equal }
       if !unequal.isEmpty {
         throw CleaveError(

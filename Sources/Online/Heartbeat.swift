@@ -1,3 +1,4 @@
+import CleaveCore
 import PostgresDriver
 
 /// The service's heartbeat: a row inserted on one side and waited for on the other.
@@ -41,5 +42,38 @@ enum Heartbeat {
       try await Task.sleep(for: every)
     }
     return nil
+  }
+
+  /// The gate's lag check: waits up to 30 s for a first heartbeat to cross from `from` to `to` (a subscription
+  /// just enabled gets its apply worker within `wal_retrieve_retry_interval`, 5 s by default), then requires each
+  /// one to cross within a second for `steady`.
+  ///
+  /// - Returns: the longest crossing after the first.
+  /// - Throws: `CleaveError` (`onlineRefused`) naming `stream` when a heartbeat is late.
+  static func steady(
+    _ service: String, from: SerialConnection, to: SerialConnection, for steady: Duration, stream: String
+  ) async throws -> Duration {
+    guard let first = try await beat(service, on: from),
+      try await wait(for: first, of: service, on: to, timeout: .seconds(30)) != nil
+    else {
+      throw CleaveError(
+        .onlineRefused, "the \(stream) of \"\(service)\" did not catch up within 30 s, or is stopped",
+        hint: "`cleave online status` shows it")
+    }
+    let clock = ContinuousClock()
+    let began = clock.now
+    var worst = Duration.zero
+    repeat {
+      guard let next = try await beat(service, on: from),
+        let lag = try await wait(for: next, of: service, on: to, timeout: .seconds(1))
+      else {
+        throw CleaveError(
+          .onlineRefused, "the \(stream) of \"\(service)\" lags by more than a second",
+          hint: "switch when `cleave online status` shows a lag under a second")
+      }
+      worst = max(worst, lag)
+      if clock.now - began < steady { try await Task.sleep(for: .milliseconds(200)) }
+    } while clock.now - began < steady
+    return worst
   }
 }

@@ -70,4 +70,22 @@ struct OnlineContext: Sendable {
     await source.close()
     await admin.close()
   }
+
+  /// The opening of a switch (cutover or rollback): the service, how its connections move, and the sessions.
+  ///
+  /// - Throws: `CleaveError` (`onlineRefused`) when the plan has no `switch:` for the service.
+  static func forSwitch(_ name: String, plan: SplitPlan) async throws -> (OnlineContext, ApplicationSwitch) {
+    let service = try servicePlan(name, in: plan)
+    guard let method = service.connectionSwitch else {
+      throw CleaveError(
+        .onlineRefused, "the plan does not say how to switch the connections of service \"\(name)\"",
+        hint: "add `switch:` to the service (pgbouncer: admin, config, database; or command:), docs/online.md")
+    }
+    let context = try await open(
+      service: service, target: service.server.withDatabase(service.database), plan: plan)
+    return (context, ApplicationSwitch(service: name, method: method))
+  }
+
+  /// The service database, as the target's admin.
+  var target: ConnInfo { service.server.withDatabase(service.database) }
 }

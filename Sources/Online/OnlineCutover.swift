@@ -41,16 +41,11 @@ public struct OnlineCutover: Sendable {
   /// - Throws: `CleaveError`: `onlineWrongState` unless streaming, `onlineRefused` when the gate does not pass,
   ///   `cutoverAborted` when it was undone, `cutoverUnequal` when the check after the switch found a difference.
   public func run() async throws -> CutoverReport {
-    let servicePlan = try OnlineContext.servicePlan(service, in: plan)
-    guard let method = servicePlan.connectionSwitch else {
-      throw CleaveError(
-        .onlineRefused, "the plan does not say how to switch the connections of service \"\(service)\"",
-        hint: "add `switch:` to the service (pgbouncer: admin, config, database; or command:), docs/online.md")
-    }
-    let target = servicePlan.server.withDatabase(servicePlan.database)
-    let context = try await OnlineContext.open(service: servicePlan, target: target, plan: plan)
+    let (context, switcher) = try await OnlineContext.forSwitch(service, plan: plan)
     defer { Task { await context.close() } }
-    let switcher = ApplicationSwitch(service: service, method: method)
+    let servicePlan = context.service
+    let method = switcher.method
+    let target = context.target
     var report = CutoverReport(
       service: service, state: .streaming, dryRun: dryRun, sequences: 0, timeline: [], tables: [], notes: [])
     guard let entry = try await OnlineJournal.entry(of: service, on: context.admin) else {
@@ -183,31 +178,9 @@ public struct OnlineCutover: Sendable {
         .onlineRefused, "the stream of \"\(service)\" is not running (`cleave online status` says why)",
         hint: "fix it before cutting over")
     }
-    // A subscription just enabled gets its apply worker within wal_retrieve_retry_interval (5 s by default):
-    // the first heartbeat may take that long; from then on each must arrive within a second.
-    guard let first = try await Heartbeat.beat(service, on: context.source),
-      try await Heartbeat.wait(for: first, of: service, on: context.admin, timeout: .seconds(30)) != nil
-    else {
-      throw CleaveError(
-        .onlineRefused, "the stream of \"\(service)\" did not catch up within 30 s, or is stopped",
-        hint: "`cleave online status` shows it")
-    }
-    let clock = ContinuousClock()
-    let began = clock.now
-    var worst = Duration.zero
-    repeat {
-      guard let beat = try await Heartbeat.beat(service, on: context.source),
-        let lag = try await Heartbeat.wait(for: beat, of: service, on: context.admin, timeout: .seconds(1))
-      else {
-        throw CleaveError(
-          .onlineRefused, "the stream of \"\(service)\" lags by more than a second",
-          hint: "cut over when `cleave online status` shows a lag under a second")
-      }
-      worst = max(worst, lag)
-      if clock.now - began < steady { try await Task.sleep(for: .milliseconds(200)) }
-    } while clock.now - began < steady
-    report.notes.append(
-      "gate: lag at most \(Int(worst.inSeconds * 1000)) ms over \(Int(steady.inSeconds)) s")
+    let worst = try await Heartbeat.steady(
+      service, from: context.source, to: context.admin, for: steady, stream: "stream")
+    report.notes.append("gate: lag at most \(Int(worst.inSeconds * 1000)) ms over \(Int(steady.inSeconds)) s")
     let writers = try await context.source.query(
       """
       SELECT pid, usename, application_name, (now() - xact_start)::text AS age FROM pg_stat_activity

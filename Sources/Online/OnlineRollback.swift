@@ -35,16 +35,11 @@ public struct OnlineRollback: Sendable {
   /// - Throws: `CleaveError`: `onlineWrongState` unless cut over, `onlineRefused` when the gate does not pass,
   ///   `cutoverAborted` when it was undone.
   public func run() async throws -> CutoverReport {
-    let servicePlan = try OnlineContext.servicePlan(service, in: plan)
-    guard let method = servicePlan.connectionSwitch else {
-      throw CleaveError(
-        .onlineRefused, "the plan does not say how to switch the connections of service \"\(service)\"",
-        hint: "add `switch:` to the service, docs/online.md")
-    }
-    let target = servicePlan.server.withDatabase(servicePlan.database)
-    let context = try await OnlineContext.open(service: servicePlan, target: target, plan: plan)
+    let (context, switcher) = try await OnlineContext.forSwitch(service, plan: plan)
     defer { Task { await context.close() } }
-    let switcher = ApplicationSwitch(service: service, method: method)
+    let servicePlan = context.service
+    let method = switcher.method
+    let target = context.target
     let catalog = try await CatalogReader(connection: context.source).read()
     let fenced = TargetFence.tables(servicePlan, catalog: catalog)
     var report = CutoverReport(
@@ -171,30 +166,9 @@ public struct OnlineRollback: Sendable {
 
   /// The gate: the reverse stream runs and keeps up, no long writer on the service database, the switch works.
   private func gate(context: OnlineContext, switcher: ApplicationSwitch, report: inout CutoverReport) async throws {
-    // A subscription just enabled gets its apply worker within wal_retrieve_retry_interval (5 s by default):
-    // the first heartbeat may take that long; from then on each must arrive within a second.
-    guard let first = try await Heartbeat.beat(service, on: context.admin),
-      try await Heartbeat.wait(for: first, of: service, on: context.source, timeout: .seconds(30)) != nil
-    else {
-      throw CleaveError(
-        .onlineRefused, "the reverse stream of \"\(service)\" did not catch up within 30 s, or is stopped",
-        hint: "`cleave online status` shows it")
-    }
-    let clock = ContinuousClock()
-    let began = clock.now
-    var worst = Duration.zero
-    repeat {
-      guard let beat = try await Heartbeat.beat(service, on: context.admin),
-        let lag = try await Heartbeat.wait(for: beat, of: service, on: context.source, timeout: .seconds(1))
-      else {
-        throw CleaveError(
-          .onlineRefused, "the reverse stream of \"\(service)\" lags by more than a second, or is stopped",
-          hint: "`cleave online status` shows it; roll back when it keeps up")
-      }
-      worst = max(worst, lag)
-      if clock.now - began < steady { try await Task.sleep(for: .milliseconds(200)) }
-    } while clock.now - began < steady
-    report.notes.append("gate: reverse lag at most \(Int(worst.inSeconds * 1000)) ms over \(Int(steady.inSeconds)) s")
+    let worst = try await Heartbeat.steady(
+      service, from: context.admin, to: context.source, for: steady, stream: "reverse stream")
+    report.notes.append("gate: reverse: lag at most \(Int(worst.inSeconds * 1000)) ms over \(Int(steady.inSeconds)) s")
     let writers = try await context.admin.query(
       """
       SELECT count(*) FROM pg_stat_activity

@@ -6,22 +6,35 @@ import PostgresDriver
 /// The stream applies commits in their order, so once the row is there every transaction committed before it is
 /// applied too.
 enum Heartbeat {
-  /// Inserts the next heartbeat row of `service` on `side` and deletes the older ones there, in one transaction
-  /// (so that once the new row is seen elsewhere, the deletion is there too).
+  /// Inserts a heartbeat row of `service` on `side` and deletes the older ones there, in one transaction (so that
+  /// once the new row is seen elsewhere, the deletion is there too), committed synchronously: a WAL sender sends
+  /// only flushed WAL, so an asynchronous commit would wait for the WAL writer before it could travel.
+  ///
+  /// A beat is the microseconds since 1970 on `side`, bumped past the newest row there: rows inserted on the two
+  /// sides of a stream never share a number.
   ///
   /// - Returns: its number.
   static func beat(_ service: String, on side: SerialConnection) async throws -> Int64? {
-    try await side.query(
-      """
-      WITH next AS (
-        SELECT coalesce(max(beat), 0) + 1 AS beat FROM _cleave_online.heartbeat WHERE service = $1),
-      gone AS (
-        DELETE FROM _cleave_online.heartbeat WHERE service = $1 AND beat < (SELECT beat FROM next))
-      INSERT INTO _cleave_online.heartbeat (service, beat, at)
-      SELECT $1, beat, clock_timestamp() FROM next
-      RETURNING beat
-      """, [service]
-    ).scalar.flatMap { Int64($0) }
+    try await side.execute("BEGIN; SET LOCAL synchronous_commit = on")
+    do {
+      let beat = try await side.query(
+        """
+        WITH next AS (
+          SELECT greatest((extract(epoch FROM clock_timestamp()) * 1000000)::int8,
+            (SELECT coalesce(max(beat), 0) + 1 FROM _cleave_online.heartbeat WHERE service = $1)) AS beat),
+        gone AS (
+          DELETE FROM _cleave_online.heartbeat WHERE service = $1 AND beat < (SELECT beat FROM next))
+        INSERT INTO _cleave_online.heartbeat (service, beat, at)
+        SELECT $1, beat, clock_timestamp() FROM next
+        RETURNING beat
+        """, [service]
+      ).scalar.flatMap { Int64($0) }
+      try await side.execute("COMMIT")
+      return beat
+    } catch {
+      try? await side.execute("ROLLBACK")
+      throw error
+    }
   }
 
   /// Waits until heartbeat `beat` of `service` is on `side`, polling every `every`.

@@ -82,7 +82,9 @@ public struct OnlineCutover: Sendable {
     let clock = ContinuousClock()
     let began = clock.now
     func mark(_ step: String) {
-      report.timeline.append(.init(step: step, atMilliseconds: Int((clock.now - began).inSeconds * 1000)))
+      let at = Int((clock.now - began).inSeconds * 1000)
+      report.timeline.append(.init(step: step, atMilliseconds: at))
+      logger.info("online cutover: \(step) at \(at) ms")
     }
     func remaining() -> Duration { maxFreeze - (clock.now - began) }
     let snapshot: SerialConnection

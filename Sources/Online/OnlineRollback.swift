@@ -13,9 +13,9 @@ import Verify
 /// Gate: the reverse stream runs and lags under a second for `steady`, no transaction has been writing on the
 /// service database for more than 5 s, the switch works. Then, within `maxFreeze`: pause; fence the service
 /// database's tables (`TargetFence`); a heartbeat there, waited for on the source; the reverse subscription
-/// disabled and its worker gone; the sequences set on the source from the service database; the source's WAL
-/// flushed and the forward slot (and the forward subscription's origin) moved past what the reverse stream wrote,
-/// so the forward stream does not send it back; snapshots of both sides; the forward stream enabled; the source's
+/// disabled and its worker gone; the sequences set on the source from the service database; the forward slot made
+/// again (its consistent point after everything the reverse stream wrote, so the forward stream does not send it
+/// back) and the forward subscription pointed at it; snapshots of both sides; the forward stream enabled; the source's
 /// fence lifted; the entry's old line put back, `RELOAD`, `RESUME`. After the resume, the fence on the service
 /// database and the reverse stream are removed and every table is compared as of the switch. Past `maxFreeze`
 /// before the switch, or on an error, it is undone (the application stays on the service database) and exits
@@ -54,7 +54,10 @@ public struct OnlineRollback: Sendable {
       try await undo(context: context, switcher: switcher, fenced: fenced, entry: entry, url: url)
       report.notes.append("a rollback interrupted earlier was undone first; rolling back afresh")
     case .streaming:
+      // Nothing to roll back; a rollback killed after its switch left the resume and the clean-up to do.
       try await switcher.run(.resume, url: url)
+      try await TargetFence.lift(on: fenced, admin: context.admin)
+      try await ReverseStream(context: context, identity: plan.identity).drop()
       report.state = .streaming
       report.notes.append("not cut over (streaming): nothing to roll back; its connections are resumed")
       return report
@@ -77,7 +80,9 @@ public struct OnlineRollback: Sendable {
     let clock = ContinuousClock()
     let began = clock.now
     func mark(_ step: String) {
-      report.timeline.append(.init(step: step, atMilliseconds: Int((clock.now - began).inSeconds * 1000)))
+      let at = Int((clock.now - began).inSeconds * 1000)
+      report.timeline.append(.init(step: step, atMilliseconds: at))
+      logger.info("online rollback: \(step) at \(at) ms")
     }
     func remaining() -> Duration { max(maxFreeze - (clock.now - began), .milliseconds(1)) }
     let sourceView = try await SerialConnection.connect(plan.source)
@@ -107,18 +112,14 @@ public struct OnlineRollback: Sendable {
       try await OnlineSubscription.waitForWorker(names.reverse, on: context.source, before: began + maxFreeze)
       report.sequences = try await SequenceSync.copy(from: context.admin, to: context.source, service: context.admin)
       mark("sequences")
-      // What the reverse stream wrote to the source must not come back over the forward stream.
-      try await context.source.execute("BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT")
-      let point = try await context.source.query(
-        "SELECT pg_replication_slot_advance($1, pg_current_wal_flush_lsn())::text", [names.forward]
-      ).scalar
-      report.fencePoint = try await context.source.query("SELECT pg_current_wal_flush_lsn()::text").scalar
-      try await context.admin.query(
-        """
-        SELECT pg_replication_origin_advance('pg_' || oid, $2::pg_lsn) FROM pg_subscription
-        WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-        """, [names.forward, report.fencePoint])
-      logger.debug("online rollback: forward slot advanced", metadata: ["slot": "\(point ?? "")"])
+      // What the reverse stream wrote to the source must not come back over the forward stream: the forward
+      // slot is made again now, its consistent point after all of it (the application is paused, the source's
+      // moved tables fenced), and the subscription pointed at it.
+      try await context.admin.execute("ALTER SUBSCRIPTION \(names.forward) SET (slot_name = NONE)")
+      try await OnlineSlot.drop(names.forward, service: service, on: context.source)
+      report.fencePoint = try await OnlineSlot.make(names.forward, on: context.source, within: remaining())
+      try await context.admin.execute(
+        "ALTER SUBSCRIPTION \(names.forward) SET (slot_name = \(try await context.admin.quoteLiteral(names.forward)))")
       try await sourceView.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
       try await targetView.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
       try await context.admin.execute("ALTER SUBSCRIPTION \(names.forward) ENABLE")

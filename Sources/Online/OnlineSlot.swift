@@ -95,4 +95,27 @@ public final class OnlineSlot: Sendable {
       try await Task.sleep(for: .milliseconds(100))
     }
   }
+
+  /// Makes the logical slot `name` (`pgoutput`) on `connection`'s database with SQL, no snapshot, waiting at most
+  /// `within` (making a slot waits for every transaction running on the server).
+  ///
+  /// - Returns: the slot's consistent point.
+  /// - Throws: `CleaveError` (`cutoverAborted`) when it is not made in time.
+  static func make(_ name: String, on connection: SerialConnection, within: Duration) async throws -> String? {
+    let milliseconds = max(1, Int(within.inSeconds * 1000))
+    do {
+      try await connection.execute("BEGIN; SET LOCAL lock_timeout = '\(milliseconds)ms'")
+      let point = try await connection.query(
+        "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", [name]
+      ).scalar
+      try await connection.execute("COMMIT")
+      return point
+    } catch {
+      try? await connection.execute("ROLLBACK")
+      throw CleaveError(
+        .cutoverAborted, "the replication slot \(name) could not be made within --max-freeze",
+        hint: "making a slot waits for every transaction running on that server; switch when none runs long",
+        cause: error)
+    }
+  }
 }

@@ -7,10 +7,10 @@ import PostgresDriver
 /// application wrote to the service database loses nothing: a publication and a slot on the service database,
 /// and a subscription on the source (`cleave_<service>_<plan>_back`).
 ///
-/// The slot is made before the pause (its creation waits for the target's running transactions, which must not
-/// count against the freeze), and advanced inside the freeze to the target's position once the forward stream is
-/// applied and stopped: so it carries exactly what the application writes to the service database after the
-/// switch, and nothing the forward stream wrote there. The source's fence does not stop it: the apply worker runs
+/// The publication is made before the pause; the slot inside the freeze, once the forward stream is applied and
+/// its worker gone: so it carries exactly what the application writes to the service database after the switch,
+/// and nothing the forward stream wrote there. (A slot made before the pause and advanced past the forward
+/// stream's writes let one of them through when a killed cutover was resumed; making it here rules that out.) The source's fence does not stop it: the apply worker runs
 /// with `session_replication_role = replica`, under which the fence's triggers do not fire.
 struct ReverseStream: Sendable {
   let context: OnlineContext
@@ -18,8 +18,8 @@ struct ReverseStream: Sendable {
 
   var name: String { context.names.reverse }
 
-  /// The publication (every moved table under its name in the service database, and the heartbeat) and the slot,
-  /// on the service database.
+  /// The publication (every moved table under its name in the service database, and the heartbeat), on the
+  /// service database.
   func prepare(catalog: DatabaseCatalog) async throws {
     let admin = context.admin
     try await drop()
@@ -33,19 +33,18 @@ struct ReverseStream: Sendable {
     try await admin.execute(
       "CREATE PUBLICATION \(name) FOR " + tables.map { "TABLE " + $0 }.joined(separator: ", ")
         + " WITH (publish_via_partition_root = true)")
-    try await admin.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [name])
   }
 
-  /// Inside the freeze, once the forward subscription is disabled: waits for its apply worker to end, flushes the
-  /// service database's WAL (a slot advances only as far as the WAL is flushed, and apply workers commit
-  /// asynchronously), moves the slot there, then subscribes the source.
+  /// Inside the freeze, once the forward subscription is disabled: waits for its apply worker to end, then makes
+  /// the slot (its consistent point comes after everything the forward stream wrote, and nothing else writes to
+  /// the service database while the application is paused), then subscribes the source.
   ///
-  /// - Throws: `CleaveError` (`cutoverAborted`) when the forward apply worker is still there at `deadline`.
+  /// - Throws: `CleaveError` (`cutoverAborted`) when the forward apply worker is still there, or the slot is not
+  ///   made (making one waits for every transaction running on the server), at `deadline`.
   func start(before deadline: ContinuousClock.Instant) async throws {
     let admin = context.admin
     try await OnlineSubscription.waitForWorker(context.names.forward, on: admin, before: deadline)
-    try await admin.execute("BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT")
-    try await admin.query("SELECT pg_replication_slot_advance($1, pg_current_wal_flush_lsn())", [name])
+    _ = try await OnlineSlot.make(name, on: admin, within: deadline - ContinuousClock.now)
     let source = context.source
     try await source.execute(
       """

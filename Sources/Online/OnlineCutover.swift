@@ -172,7 +172,7 @@ public struct OnlineCutover: Sendable {
     let enabled = try await context.admin.query(
       """
       SELECT s.subenabled FROM pg_subscription s
-      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      WHERE s.subname = $1 AND \(OnlineSubscription.inThisDatabase)
       """, [context.names.forward]
     ).scalar
     guard enabled == "t" else {
@@ -226,16 +226,8 @@ public struct OnlineCutover: Sendable {
   private func check(context: OnlineContext, catalog: DatabaseCatalog, snapshot: SerialConnection) async throws
     -> [CutoverReport.TableCheck]
   {
-    var checks: [CutoverReport.TableCheck] = []
-    // Every table on its own, partitions included: each projection reads its own rows (`ONLY`).
-    for name in context.service.tables {
-      guard let table = catalog.table(name) else { continue }
-      let projection = TableProjection(table: table, service: context.service, catalog: catalog)
-      let source = try await TableChecksum.of(projection.select(range: nil), on: context.source)
-      let target = try await TableChecksum.of(projection.targetSelect, on: snapshot)
-      checks.append(
-        .init(table: name.description, sourceRows: source.rows, targetRows: target.rows, equal: source == target))
-    }
+    let checks = try await CutoverReport.TableCheck.all(
+      of: context.service, catalog: catalog, source: context.source, target: snapshot)
     try await snapshot.execute("COMMIT")
     return checks
   }

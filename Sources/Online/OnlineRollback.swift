@@ -154,14 +154,8 @@ public struct OnlineRollback: Sendable {
     report.state = .streaming
     try await TargetFence.lift(on: fenced, admin: context.admin)
     try await ReverseStream(context: context, identity: plan.identity).drop()
-    for name in servicePlan.tables {
-      guard let table = catalog.table(name) else { continue }
-      let projection = TableProjection(table: table, service: servicePlan, catalog: catalog)
-      let source = try await TableChecksum.of(projection.select(range: nil), on: sourceView)
-      let copy = try await TableChecksum.of(projection.targetSelect, on: targetView)
-      report.tables.append(
-        .init(table: name.description, sourceRows: source.rows, targetRows: copy.rows, equal: source == copy))
-    }
+    report.tables = try await CutoverReport.TableCheck.all(
+      of: servicePlan, catalog: catalog, source: sourceView, target: targetView)
     return report
   }
 

@@ -66,7 +66,7 @@ public struct OnlineStatus: Sendable {
       SELECT s.subenabled AS enabled, (SELECT count(*) FROM pg_stat_subscription w
         WHERE w.subid = s.oid AND w.pid IS NOT NULL)::text AS workers
       FROM pg_subscription s
-      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      WHERE s.subname = $1 AND \(OnlineSubscription.inThisDatabase)
       """, [names.forward]
     ).namedRows.first
     if subscription == nil {
@@ -127,7 +127,7 @@ public struct OnlineStatus: Sendable {
       SELECT o.remote_lsn::text AS applied, (o.remote_lsn - '0/0'::pg_lsn)::int8::text AS bytes,
         ($2::pg_lsn - o.remote_lsn)::int8::text AS lag
       FROM pg_subscription s JOIN pg_replication_origin_status o ON o.external_id = 'pg_' || s.oid
-      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      WHERE s.subname = $1 AND \(OnlineSubscription.inThisDatabase)
       """, [names.forward, position]
     ).namedRows.first
     let tables = try await admin.query(
@@ -138,7 +138,7 @@ public struct OnlineStatus: Sendable {
       FROM pg_subscription s JOIN pg_subscription_rel r ON r.srsubid = s.oid
         JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_stat_user_tables t ON t.relid = c.oid
-      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      WHERE s.subname = $1 AND \(OnlineSubscription.inThisDatabase)
         AND n.nspname <> '_cleave_online'
       ORDER BY 1
       """, [names.forward]

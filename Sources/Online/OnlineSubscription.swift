@@ -10,6 +10,10 @@ import PostgresDriver
 /// target's log and statistics never see it (the catalog keeps it where only superusers read it, as PostgreSQL
 /// does for every subscription).
 enum OnlineSubscription {
+  /// Keeps to the subscriptions of the connected database (`pg_subscription` lists every database's, and names are
+  /// unique per database only); for a query naming `pg_subscription` as `s`.
+  static let inThisDatabase = "s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+
   /// Creates the subscription `name` on `admin`, disabled, advances its replication origin to `point`, enables it
   /// and records `streaming` in the journal, all in one transaction.
   ///
@@ -34,8 +38,8 @@ enum OnlineSubscription {
                 enabled = false, binary = true, disable_on_error = true);
         COMMENT ON SUBSCRIPTION \(name) IS \(mark);
         SELECT pg_replication_origin_advance('pg_' || oid, \(try await admin.quoteLiteral(point))::pg_lsn)
-          FROM pg_subscription WHERE subname = \(try await admin.quoteLiteral(name))
-            AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database());
+          FROM pg_subscription s WHERE subname = \(try await admin.quoteLiteral(name))
+            AND \(inThisDatabase);
         ALTER SUBSCRIPTION \(name) ENABLE;
         \(journal)
         COMMIT
@@ -54,8 +58,7 @@ enum OnlineSubscription {
   static func drop(_ name: String, on admin: SerialConnection) async throws {
     let exists =
       try await admin.query(
-        "SELECT 1 FROM pg_subscription WHERE subname = $1 AND subdbid = "
-          + "(SELECT oid FROM pg_database WHERE datname = current_database())", [name]
+        "SELECT 1 FROM pg_subscription s WHERE subname = $1 AND \(inThisDatabase)", [name]
       ).rows.count > 0
     guard exists else { return }
     try await admin.execute("ALTER SUBSCRIPTION \(name) DISABLE")
@@ -73,7 +76,7 @@ enum OnlineSubscription {
       """
       SELECT count(*) FROM pg_stat_subscription w JOIN pg_subscription s ON s.oid = w.subid
       WHERE s.subname = $1 AND w.pid IS NOT NULL
-        AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND \(inThisDatabase)
       """, [name]
     ).scalar != "0" {
       guard ContinuousClock.now < deadline else {

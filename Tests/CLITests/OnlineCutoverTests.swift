@@ -8,8 +8,13 @@ import Testing
 /// switch holds its writes for a moment and fails none of them, the tables are equal as of the switch, and the
 /// writes made on either side come over to the other.
 @Suite(.postgres, .tags(.integration)) struct OnlineCutoverTests {
+  /// On a cluster of its own: a slot made inside the freeze waits for every transaction on the server, and the
+  /// suite's other tests run long ones.
   @Test func cutoverRollbackAndCutoverAgainUnderWritesThroughPgBouncerLoseNothing() async throws {
-    let sandbox = try #require(PostgresSandbox.current)
+    try await PostgresSandbox.withCluster { try await Self.switches(on: $0) }
+  }
+
+  static func switches(on sandbox: PostgresSandbox) async throws {
     let source = try await sandbox.makeDatabase("cutover_src")
     let sourceSession = try await SerialConnection.connect(source)
     try await sourceSession.execute(OnlineStreamTests.sourceSQL)
@@ -91,7 +96,7 @@ import Testing
   }
 
   /// Waits until the application (pgbench) has written 50 more orders on `side`.
-  private func expectWrites(on side: SerialConnection, _ what: Comment) async throws {
+  private static func expectWrites(on side: SerialConnection, _ what: Comment) async throws {
     let before = try #require(try await side.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) })
     let wrote = try await eventually(within: 30) {
       try await side.query("SELECT max(id) FROM orders").scalar.flatMap { Int($0) } ?? 0 > before + 50
@@ -100,7 +105,7 @@ import Testing
   }
 
   /// Waits until both databases hold the same rows in both tables (a stream is still applying the last writes).
-  private func expectSameRows(_ one: ConnInfo, _ other: ConnInfo, _ when: String) async throws {
+  private static func expectSameRows(_ one: ConnInfo, _ other: ConnInfo, _ when: String) async throws {
     for query in ["SELECT * FROM orders", "SELECT * FROM items"] {
       let expected = try await Fixtures.fingerprint(query, in: other)
       let same = try await eventually(within: 30) { try await Fixtures.fingerprint(query, in: one) == expected }

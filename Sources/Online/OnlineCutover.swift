@@ -169,6 +169,12 @@ public struct OnlineCutover: Sendable {
   private func gate(context: OnlineContext, switcher: ApplicationSwitch, report: inout CutoverReport) async throws
     -> String?
   {
+    let commands = try await DDLWatch.recorded(for: context.names.forward, on: context.source)
+    guard commands.isEmpty else {
+      throw CleaveError(
+        .onlineRefused, commands.map(DDLWatch.problem).joined(separator: "; "),
+        hint: "`cleave online cancel -f \(plan.file.path) --service \(service)`, then start again")
+    }
     let enabled = try await context.admin.query(
       """
       SELECT s.subenabled FROM pg_subscription s

@@ -34,6 +34,7 @@ public enum OnlineJournal {
       beat bigint NOT NULL,
       at timestamptz NOT NULL,
       PRIMARY KEY (service, beat));
+    \(DDLWatch.targetObjects)
     """
 
   /// One service's journal entry.

@@ -52,6 +52,7 @@ public struct OnlinePublication: Sendable {
     }
     let quotedService = try await source.quoteLiteral(service.name)
     items.append("TABLE _cleave_online.heartbeat WHERE (service = \(quotedService))")
+    items.append("TABLE _cleave_online.ddl WHERE (publication = \(try await source.quoteLiteral(names.forward)))")
     return "CREATE PUBLICATION \(names.forward) FOR " + items.joined(separator: ", ")
       + " WITH (publish_via_partition_root = true);\n"
       + "COMMENT ON PUBLICATION \(names.forward) IS \(try await source.quoteLiteral(mark));"
@@ -76,7 +77,7 @@ public struct OnlinePublication: Sendable {
     let statement = try await createStatement(catalog: catalog, on: source)
     do {
       try await source.execute(
-        "BEGIN; \(Self.heartbeatTable)\n"
+        "BEGIN; \(Self.heartbeatTable)\n\(DDLWatch.sourceObjects)\n"
           + "DROP PUBLICATION IF EXISTS \(names.forward);\n\(statement)\nCOMMIT")
     } catch {
       try? await source.execute("ROLLBACK")
@@ -87,7 +88,8 @@ public struct OnlinePublication: Sendable {
     }
   }
 
-  /// Drops this plan's publication and the service's heartbeat row; the heartbeat table goes with its last row.
+  /// Drops this plan's publication and the service's heartbeat and DDL rows; the schema, its tables and the DDL
+  /// event trigger go when no other service's are left.
   func unpublish(on source: SerialConnection) async throws {
     let existing = try await source.query(
       "SELECT obj_description(oid, 'pg_publication') AS mark FROM pg_publication WHERE pubname = $1",
@@ -100,13 +102,18 @@ public struct OnlinePublication: Sendable {
       return
     }
     try await source.query("DELETE FROM _cleave_online.heartbeat WHERE service = $1", [service.name])
+    if try await source.query("SELECT to_regclass('_cleave_online.ddl') IS NOT NULL").scalar == "t" {
+      try await source.query("DELETE FROM _cleave_online.ddl WHERE publication = $1", [names.forward])
+    }
     let left = try await source.query(
       """
       SELECT (SELECT count(*) FROM _cleave_online.heartbeat)
-        + (SELECT count(*) FROM pg_class WHERE relnamespace = '_cleave_online'::regnamespace) - 2
+        + (SELECT count(*) FROM pg_publication p
+           WHERE obj_description(p.oid, 'pg_publication') LIKE 'cleave: online %')
       """
     ).scalar
-    // Only the heartbeat table and its key are left: the schema is Cleave's alone.
+    // No other service's heartbeat or publication is left: the schema (and with its function, the event trigger)
+    // is Cleave's alone.
     if left == "0" { try await source.execute("DROP SCHEMA _cleave_online CASCADE") }
   }
 }

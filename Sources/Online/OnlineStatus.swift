@@ -69,9 +69,11 @@ public struct OnlineStatus: Sendable {
       WHERE s.subname = $1 AND \(OnlineSubscription.inThisDatabase)
       """, [names.forward]
     ).namedRows.first
+    let commands = try await DDLWatch.recorded(for: names.forward, on: source)
+    status.problems += commands.map { DDLWatch.problem($0) }
     if subscription == nil {
       status.problems.append("the service database has no subscription \(names.forward)")
-    } else if subscription?["enabled"] != "t" {
+    } else if subscription?["enabled"] != "t", commands.isEmpty {
       status.problems.append(
         "the stream stopped: subscription \(names.forward) disabled itself after an error applying a change "
           + "(the service database's log says which); a change of a moved table's columns on the source is the "

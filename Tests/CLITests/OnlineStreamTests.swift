@@ -129,4 +129,59 @@ import Testing
     let cancel = try await CLIRunner.run(["online", "cancel", "-f", split.plan, "--service", "shop", "--yes"])
     #expect(cancel.status == 0, "\(cancel.stdout)\(cancel.stderr)")
   }
+
+  /// DDL on a moved table on the source while streaming (PostgreSQL does not replicate it) stops the stream at that
+  /// very transaction: every change before it is applied, none after; `status` and the cutover's gate name the
+  /// command; DDL on a table the service does not move is no concern; cancel removes the event trigger too.
+  @Test func ddlOnAMovedTableStopsTheStreamWithAClearMessage() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let split = try await sandbox.split(
+      "online_ddl", sourceSQL: Self.sourceSQL + "CREATE TABLE other (id int PRIMARY KEY);"
+    ) { suffix in
+      "shop:\n  database: shop_\(suffix)\n  tables: [public.orders, public.items]\n  switch:\n    command: /bin/true"
+    }
+    defer { split.folder.remove() }
+    let start = try await CLIRunner.run(["online", "start", "-f", split.plan, "--service", "shop"])
+    #expect(start.status == 0, "\(start.stdout)\(start.stderr)")
+    let source = try await SerialConnection.connect(split.source)
+    defer { Task { await source.close() } }
+    try await source.execute(
+      """
+      INSERT INTO orders (customer, total, note) VALUES (1, 1, 'before');
+      ALTER TABLE other ADD COLUMN label text;
+      INSERT INTO orders (customer, total, note) VALUES (2, 2, 'before too');
+      """)
+    try await source.execute(
+      "BEGIN; ALTER TABLE orders ADD COLUMN gift boolean; INSERT INTO orders (customer, note) VALUES (3, 'with'); COMMIT"
+    )
+    try await source.execute("INSERT INTO orders (customer, total, note) VALUES (4, 4, 'after')")
+    #expect(try await source.query("SELECT count(*) FROM _cleave_online.ddl").scalar == "1")
+
+    let target = try await SerialConnection.connect(sandbox.connInfo(database: "shop_\(split.suffix)"))
+    defer { Task { await target.close() } }
+    let stopped = try await eventually(within: 30) {
+      try await target.query("SELECT subenabled FROM pg_subscription").scalar == "f"
+    }
+    #expect(stopped, "the subscription disabled itself at the DDL")
+    #expect(
+      try await target.query("SELECT string_agg(note, ',' ORDER BY id) FROM orders WHERE id > 5000").scalar
+        == "before,before too")
+    #expect(try await target.query("SELECT count(*) FROM orders").scalar == "5002")
+
+    let status = try await CLIRunner.run(["online", "status", "-f", split.plan])
+    #expect(status.status == ExitStatus.onlineRefused.rawValue, "\(status.stdout)\(status.stderr)")
+    #expect(status.stdout.contains("ALTER TABLE on public.orders"), "\(status.stdout)")
+    #expect(status.stdout.contains("ADD COLUMN gift boolean"), "\(status.stdout)")
+    #expect(!status.stdout.contains("public.other"), "\(status.stdout)")
+    let cutover = try await CLIRunner.run(["online", "cutover", "-f", split.plan, "--service", "shop"])
+    #expect(cutover.status != 0)
+    #expect(cutover.stderr.contains("ALTER TABLE on public.orders"), "\(cutover.stderr)")
+    let log = try String(contentsOfFile: sandbox.serverLog, encoding: .utf8)
+    #expect(log.contains("cleave: ALTER TABLE on moved table public.orders"))
+
+    let cancel = try await CLIRunner.run(["online", "cancel", "-f", split.plan, "--service", "shop", "--yes"])
+    #expect(cancel.status == 0, "\(cancel.stdout)\(cancel.stderr)")
+    #expect(try await source.query("SELECT count(*) FROM pg_event_trigger").scalar == "0")
+    #expect(try await source.query("SELECT to_regnamespace('_cleave_online') IS NULL").scalar == "t")
+  }
 }

@@ -120,6 +120,11 @@ struct SchemaSelection: Sendable {
     {
       return false
     }
+    // Cleave's own event triggers on the source (the freeze's DDL guard, `cleave online`'s DDL watch) call functions
+    // in Cleave's schemas, which are not copied.
+    if entry.line.contains(" EVENT TRIGGER - cleave_") || entry.line.contains(" COMMENT - EVENT TRIGGER cleave_") {
+      return false
+    }
     if entry.catalogOID != 0 {
       let object = ObjectID(catalog: entry.catalogOID, object: entry.objectOID)
       return !excluded.contains(object) && !lean.excluded.contains(object)

@@ -16,6 +16,8 @@ public struct OnlineCheck: Sendable {
   public let plan: SplitPlan
   /// The services to check; empty means every one.
   public let services: [String]
+  /// How long a transaction may have held a moved table before it is refused (the slot and the fence wait for it).
+  public var longTransaction: Duration = .seconds(60)
 
   public init(plan: SplitPlan, services: [String] = []) {
     self.plan = plan
@@ -52,6 +54,7 @@ public struct OnlineCheck: Sendable {
         guard let table = catalog.table(name) else { continue }
         findings += try await tableFindings(table, service: service, catalog: catalog, on: source)
       }
+      findings += try await preflightFindings(service, catalog: catalog, source: source)
     }
     return findings.sorted { ($0.refusal ? 0 : 1, $0.service) < ($1.refusal ? 0 : 1, $1.service) }
   }

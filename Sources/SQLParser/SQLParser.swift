@@ -27,6 +27,32 @@ public enum SQLParser {
     return references.filter { $0.schema != nil || !ctes.contains($0.name) }
   }
 
+  /// The tables `sql` writes: the targets of INSERT, UPDATE, DELETE and MERGE (in data-modifying CTEs too),
+  /// `COPY … FROM` and TRUNCATE.
+  ///
+  /// - Throws: `SQLParseError` when the parser rejects the text.
+  public static func writtenTables(in sql: String) throws(SQLParseError) -> Set<TableReference> {
+    let tree = try parseTree(sql)
+    var written: Set<TableReference> = []
+    func add(_ node: Any?) {
+      guard let range = node as? [String: Any] else { return }
+      let bare = (range["RangeVar"] as? [String: Any]) ?? range
+      if let name = bare["relname"] as? String {
+        written.insert(TableReference(schema: bare["schemaname"] as? String, name: name))
+      }
+    }
+    walk(tree) { key, value in
+      guard let statement = value as? [String: Any] else { return }
+      switch key {
+      case "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt": add(statement["relation"])
+      case "CopyStmt" where statement["is_from"] as? Bool == true: add(statement["relation"])
+      case "TruncateStmt": for relation in (statement["relations"] as? [Any]) ?? [] { add(relation) }
+      default: break
+      }
+    }
+    return written
+  }
+
   /// The tables a PL/pgSQL function touches, from its full `CREATE FUNCTION` text (`pg_get_functiondef`).
   ///
   /// The PL/pgSQL parser splits the body into its embedded SQL; each piece is then parsed as SQL. An assignment

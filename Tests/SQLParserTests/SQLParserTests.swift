@@ -89,3 +89,21 @@ import Testing
     #expect(calls.functions == [["lower"]])
   }
 }
+
+/// `online check`'s writer inventory reads `pg_stat_statements` through this (issue 14).
+@Suite struct WrittenTablesTests {
+  @Test(arguments: [
+    ("INSERT INTO orders (a) VALUES ($1)", ["orders"]),
+    ("UPDATE shop.items SET qty = $1 WHERE id IN (SELECT id FROM audit)", ["shop.items"]),
+    ("DELETE FROM items USING orders WHERE items.order_id = orders.id", ["items"]),
+    ("WITH o AS (INSERT INTO orders DEFAULT VALUES RETURNING id) SELECT * FROM o JOIN customers c ON true", ["orders"]),
+    ("COPY items FROM STDIN", ["items"]),
+    ("COPY items TO STDOUT", []),
+    ("TRUNCATE a, public.b", ["a", "public.b"]),
+    ("SELECT * FROM orders FOR UPDATE", []),
+    ("MERGE INTO stock s USING deliveries d ON s.id = d.id WHEN MATCHED THEN UPDATE SET n = s.n + d.n", ["stock"]),
+  ])
+  func findsTheTablesAStatementWrites(sql: String, expected: [String]) throws {
+    #expect(try SQLParser.writtenTables(in: sql).map(\.description).sorted() == expected)
+  }
+}

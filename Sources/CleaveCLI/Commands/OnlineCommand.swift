@@ -29,13 +29,18 @@ struct OnlineCheckCommand: AsyncParsableCommand {
   @Option(help: "Only this service (repeatable).")
   var service: [String] = []
 
+  @Option(help: "Refuse when a transaction has held a moved table this many seconds.")
+  var longTransaction: Double = 60
+
   @OptionGroup var global: GlobalOptions
 
   func run() async throws {
     try await reportingErrors {
       let plan = try await PlanLoader.resolve(
         path: file, environment: ProcessInfo.processInfo.environment, logger: global.makeLogger())
-      let findings = try await OnlineCheck(plan: plan, services: service).run()
+      var check = OnlineCheck(plan: plan, services: service)
+      check.longTransaction = .milliseconds(Int(max(longTransaction, 0) * 1000))
+      let findings = try await check.run()
       if global.format == .json {
         print(JSONRendering.render(["findings": findings]))
       } else {

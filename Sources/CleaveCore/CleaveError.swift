@@ -122,6 +122,7 @@ extension CleaveError {
     public static let onlineWrongState = Self(rawValue: "CLVB004")
     public static let cutoverAborted = Self(rawValue: "CLVB005")
     public static let cutoverUnequal = Self(rawValue: "CLVB006")
+    public static let onlineUnequal = Self(rawValue: "CLVB007")
 
     // Freeze, unfreeze and rollback (exit 10).
     public static let confirmationRequired = Self(rawValue: "CLV8001")

@@ -62,7 +62,7 @@ public struct OnlineCutover: Sendable {
       report.notes.append("already cut over at \(entry.fencePoint ?? "?"); its connections are resumed")
       return report
     case .cuttingOver:
-      try await undo(context: context, switcher: switcher, oldLine: entry.detail, url: url, reason: "interrupted")
+      try await undo(context: context, switcher: switcher, oldLine: entry.detail, reason: "interrupted")
       report.notes.append("a cutover interrupted earlier was undone first; cutting over afresh")
     case .streaming: break
     default:
@@ -138,7 +138,7 @@ public struct OnlineCutover: Sendable {
       mark("resumed")
     } catch {
       let reason = (error as? CleaveError)?.message ?? "\(error)"
-      try await undo(context: context, switcher: switcher, oldLine: oldLine, url: url, reason: reason)
+      try await undo(context: context, switcher: switcher, oldLine: oldLine, reason: reason)
       if let error = error as? CleaveError, error.code == .cutoverAborted { throw error }
       throw CleaveError(
         .cutoverAborted, "the cutover of \"\(service)\" failed and was undone: \(reason)",
@@ -189,6 +189,7 @@ public struct OnlineCutover: Sendable {
     let worst = try await Heartbeat.steady(
       service, from: context.source, to: context.admin, for: steady, stream: "stream")
     report.notes.append("gate: lag at most \(Int(worst.inSeconds * 1000)) ms over \(Int(steady.inSeconds)) s")
+    report.notes.append(try await OnlineVerify.gate(context: context, plan: plan))
     let writers = try await context.source.query(
       """
       SELECT pid, usename, application_name, (now() - xact_start)::text AS age FROM pg_stat_activity
@@ -211,16 +212,24 @@ public struct OnlineCutover: Sendable {
 
   /// Undoes a half-done cutover, each step skipped when it is not needed, and records `streaming`.
   func undo(
-    context: OnlineContext, switcher: ApplicationSwitch, oldLine: String?, url: String, reason: String
+    context: OnlineContext, switcher: ApplicationSwitch, oldLine: String?, reason: String
   ) async throws {
-    if case .pgbouncer(let entry) = switcher.method, let oldLine, try ApplicationSwitch.entryLine(entry) != oldLine {
-      try ApplicationSwitch.rewrite(entry, to: oldLine)
-      try await switcher.run(.switch, url: url)
+    // The application's way back: the source's URL (`url` is the service database's).
+    let back = Self.url(of: plan.source)
+    switch switcher.method {
+    case .pgbouncer(let entry):
+      if let oldLine, try ApplicationSwitch.entryLine(entry) != oldLine {
+        try ApplicationSwitch.rewrite(entry, to: oldLine)
+        try await switcher.run(.switch, url: back)
+      }
+    case .command:
+      // Cleave cannot see where a command pointed the application: it is pointed back, whatever happened.
+      try await switcher.run(.switch, url: back)
     }
     try await ReverseStream(context: context, identity: plan.identity).drop()
     try await context.admin.execute("ALTER SUBSCRIPTION \(context.names.forward) ENABLE")
     _ = try await Freezer(plan: plan, services: [service]).unfreeze()
-    try await switcher.run(.abort, url: url)
+    try await switcher.run(.abort, url: back)
     try await context.admin.execute(
       "BEGIN; "
         + (try await OnlineJournal.record(

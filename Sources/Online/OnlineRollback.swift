@@ -47,11 +47,11 @@ public struct OnlineRollback: Sendable {
     guard let entry = try await OnlineJournal.entry(of: service, on: context.admin) else {
       throw CleaveError(.onlineWrongState, "service \"\(service)\" was never started online")
     }
-    let url = plan.source.redacted
+    let url = OnlineCutover.url(of: plan.source)
     switch entry.state {
     case .cutOver: break
     case .rollingBack:
-      try await undo(context: context, switcher: switcher, fenced: fenced, entry: entry, url: url)
+      try await undo(context: context, switcher: switcher, fenced: fenced, entry: entry)
       report.notes.append("a rollback interrupted earlier was undone first; rolling back afresh")
     case .streaming:
       // Nothing to roll back; a rollback killed after its switch left the resume and the clean-up to do.
@@ -144,7 +144,7 @@ public struct OnlineRollback: Sendable {
       let reason = (error as? CleaveError)?.message ?? "\(error)"
       var undone = entry
       undone.detail = oldLine
-      try await undo(context: context, switcher: switcher, fenced: fenced, entry: undone, url: url)
+      try await undo(context: context, switcher: switcher, fenced: fenced, entry: undone)
       if let error = error as? CleaveError, error.code == .cutoverAborted { throw error }
       throw CleaveError(
         .cutoverAborted, "the rollback of \"\(service)\" failed and was undone: \(reason)",
@@ -164,6 +164,7 @@ public struct OnlineRollback: Sendable {
     let worst = try await Heartbeat.steady(
       service, from: context.admin, to: context.source, for: steady, stream: "reverse stream")
     report.notes.append("gate: reverse: lag at most \(Int(worst.inSeconds * 1000)) ms over \(Int(steady.inSeconds)) s")
+    report.notes.append(try await OnlineVerify.gate(context: context, plan: plan))
     let writers = try await context.admin.query(
       """
       SELECT count(*) FROM pg_stat_activity
@@ -182,23 +183,31 @@ public struct OnlineRollback: Sendable {
   /// Undoes a half-done rollback: the application stays on (or goes back to) the service database, the source
   /// stays fenced, the reverse stream runs again; records `cut-over`.
   private func undo(
-    context: OnlineContext, switcher: ApplicationSwitch, fenced: [String], entry: OnlineJournal.Entry, url: String
+    context: OnlineContext, switcher: ApplicationSwitch, fenced: [String], entry: OnlineJournal.Entry
   ) async throws {
     let names = context.names
-    if case .pgbouncer(let pgbouncer) = switcher.method, let oldLine = entry.detail {
-      let moved = try ApplicationSwitch.line(
-        oldLine, database: pgbouncer.database, pointingAt: context.service.server,
-        dbname: context.service.database)
-      if try ApplicationSwitch.entryLine(pgbouncer) != moved {
-        try ApplicationSwitch.rewrite(pgbouncer, to: moved)
-        try await switcher.run(.switch, url: url)
+    // The application's way back: the service database's URL (`url` is the source's).
+    let back = OnlineCutover.url(of: context.target)
+    switch switcher.method {
+    case .pgbouncer(let pgbouncer):
+      if let oldLine = entry.detail {
+        let moved = try ApplicationSwitch.line(
+          oldLine, database: pgbouncer.database, pointingAt: context.service.server,
+          dbname: context.service.database)
+        if try ApplicationSwitch.entryLine(pgbouncer) != moved {
+          try ApplicationSwitch.rewrite(pgbouncer, to: moved)
+          try await switcher.run(.switch, url: back)
+        }
       }
+    case .command:
+      // Cleave cannot see where a command pointed the application: it is pointed back, whatever happened.
+      try await switcher.run(.switch, url: back)
     }
     _ = try await Freezer(plan: plan, services: [service]).freeze(wait: .seconds(30))
     try await context.admin.execute("ALTER SUBSCRIPTION \(names.forward) DISABLE")
     try await context.source.execute("ALTER SUBSCRIPTION \(names.reverse) ENABLE")
     try await TargetFence.lift(on: fenced, admin: context.admin)
-    try await switcher.run(.abort, url: url)
+    try await switcher.run(.abort, url: back)
     try await context.admin.execute(
       "BEGIN; "
         + (try await OnlineJournal.record(

@@ -255,13 +255,15 @@ public struct TableProjection: Sendable {
   }
 
   /// The queries that find values a re-key cannot map (for `on_missing: error`), a few at most.
+  ///
+  /// The source table is `s` there, as in `select`: the row filter, and an orphan rule's `EXISTS`, name it so.
   public func unmatchedRekeys() -> [(column: String, via: String, sql: String)] {
     let quote = QualifiedName.quote
     let condition = rowFilter.map { " WHERE (\($0))" } ?? ""
     return columns.compactMap { column in
       guard case .rekey(let via, let match, _, let onMissing) = column.origin, onMissing == .error else { return nil }
       let sql = """
-        SELECT t.\(quote(column.loadName))::text AS value FROM (SELECT * FROM ONLY \(table.name.quoted)\(condition)) AS t
+        SELECT t.\(quote(column.loadName))::text AS value FROM (SELECT s.* FROM ONLY \(table.name.quoted) AS s\(condition)) AS t
         WHERE t.\(quote(column.loadName)) IS NOT NULL AND NOT EXISTS (
           SELECT 1 FROM ONLY \(via.quoted) AS r WHERE r.\(quote(match)) = t.\(quote(column.loadName)))
         LIMIT 5

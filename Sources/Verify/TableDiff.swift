@@ -28,6 +28,8 @@ struct TableDiff {
   let keyNames: [String]
   /// The larger side's row count, to size the first level of buckets.
   let rows: Int
+  /// How many differences are kept as examples.
+  var examplesLimit = VerifySummary.examplesPerTable
 
   /// Rows left in differing buckets below which the rows themselves are merged.
   static let mergeBelow = 20_000
@@ -72,7 +74,7 @@ struct TableDiff {
       """
   }
 
-  private static func keyText(_ key: [String]) -> String {
+  static func keyText(_ key: [String]) -> String {
     key.isEmpty ? "q::text" : "ROW(" + key.map { "q." + QualifiedName.quote($0) }.joined(separator: ", ") + ")::text"
   }
 
@@ -176,7 +178,7 @@ struct TableDiff {
     result.missing += missing
     result.extra += extra
     for (kind, count) in [(RowDifference.Kind.changed, changed), (.missing, missing), (.extra, extra)] where count > 0 {
-      guard result.examples.count < VerifySummary.examplesPerTable else { break }
+      guard result.examples.count < examplesLimit else { break }
       var example = RowDifference(kind: kind, key: key)
       if keyNames.isEmpty {
         example.expectedCopies = expected.values.reduce(0, +)

@@ -1,11 +1,14 @@
 import CleaveCLI
 import CleaveTestSupport
 import Foundation
+import PostgresDriver
 
 /// `make demo`: a throwaway cluster with pagila in it, an application workload recorded by pg_stat_statements,
 /// `cleave plan` on `demo/pagila-split.yml` (pagila split into three services), then `cleave run` (backup,
 /// provision, copy, verify, config) into three new databases on the same cluster, a second run that finds
-/// everything done, the HTML verify report, Spring settings, a freeze, `cleave status`, and a rollback.
+/// everything done, the HTML verify report, Spring settings, a freeze, `cleave status`, and a rollback; then the
+/// catalogue moved online under pgbench writes through PgBouncer (start, verify, cutover, rollback, cutover again,
+/// complete).
 @main struct Demo {
   static func main() async {
     do {
@@ -64,6 +67,7 @@ import Foundation
       try await CleaveCommand.runForDemo(["status", "-f", runPlan])
       say("cleave rollback -f cleave.yml --yes (remove what Cleave created, lift the freeze)")
       try await CleaveCommand.runForDemo(["rollback", "-f", runPlan, "--secrets", secrets, "--yes"])
+      try await online(sandbox: sandbox, source: shop, secrets: secrets)
       print("\nThe verify report is \(page). Passwords were only ever in \(secrets) (mode 0600), never printed.")
     } catch {
       try? await sandbox.stop()
@@ -71,5 +75,65 @@ import Foundation
     }
     say("Stopping the sandbox")
     try await sandbox.stop()
+  }
+
+  /// The online split of the catalogue (demo/pagila-online.yml) while pgbench writes to it through PgBouncer:
+  /// check, start, status, verify, cutover, rollback, cutover again, complete.
+  static func online(sandbox: PostgresSandbox, source: ConnInfo, secrets: String) async throws {
+    let folder = FileManager.default.currentDirectoryPath + "/demo"
+    say("Online: a PgBouncer in front of `shop` (entry `catalog`), and pgbench as the application, writing the")
+    print("    catalogue through it at 50 transactions a second (demo/online-workload.sql)")
+    let session = try await SerialConnection.connect(source)
+    let database = try await session.query("SELECT current_database()").scalar ?? "shop"
+    let stock = Int(try await session.query("SELECT count(*) FROM inventory").scalar ?? "") ?? 0
+    await session.close()
+    let bouncer = try await PgBouncerSandbox.start(for: sandbox, entries: ["catalog": database])
+    defer { bouncer.stop() }
+    setenv("DEMO_PGBOUNCER_ADMIN", bouncer.adminURL, 1)
+    setenv("DEMO_PGBOUNCER_CONFIG", bouncer.databasesFile, 1)
+    let plan = sandbox.directory + "/online.yml"
+    try FileManager.default.copyItem(atPath: folder + "/pagila-online.yml", toPath: plan)
+    let application = try Pgbench(
+      database: bouncer.connInfo(entry: "catalog"),
+      script: try String(contentsOfFile: folder + "/online-workload.sql", encoding: .utf8), rate: 50,
+      folder: sandbox.directory)
+    defer { application.stop() }
+    say("The plan: demo/pagila-online.yml")
+    print(try String(contentsOfFile: plan, encoding: .utf8))
+    say("cleave online check -f online.yml (refusals would stop here, before anything exists)")
+    try await CleaveCommand.runForDemo(["online", "check", "-f", plan])
+    say("cleave online start -f online.yml --service catalog (publication, slot, seed in its snapshot, subscription)")
+    try await CleaveCommand.runForDemo(["online", "start", "-f", plan, "--service", "catalog", "--secrets", secrets])
+    say("cleave online status -f online.yml (lag by a heartbeat, WAL the slot holds)")
+    try await CleaveCommand.runForDemo(["online", "status", "-f", plan])
+    say("cleave online verify -f online.yml (while pgbench writes: only differences that persist count)")
+    try await CleaveCommand.runForDemo(["online", "verify", "-f", plan])
+    say("cleave online cutover -f online.yml --service catalog --steady 5 (the freeze is in the report)")
+    try await CleaveCommand.runForDemo(["online", "cutover", "-f", plan, "--service", "catalog", "--steady", "5"])
+    print("    PgBouncer's entry now: " + (try Self.entry(in: bouncer.databasesFile)))
+    say("cleave online rollback -f online.yml --service catalog --steady 5 (back, with the writes made meanwhile)")
+    try await CleaveCommand.runForDemo(["online", "rollback", "-f", plan, "--service", "catalog", "--steady", "5"])
+    say("cleave online cutover again, then cleave online complete --yes (the source stays fenced)")
+    try await CleaveCommand.runForDemo(["online", "cutover", "-f", plan, "--service", "catalog", "--steady", "5"])
+    try await CleaveCommand.runForDemo(["online", "complete", "-f", plan, "--service", "catalog", "--yes"])
+    application.stop()
+    let failed = application.output.split(separator: "\n").filter {
+      $0.contains("ERROR") || $0.contains("FATAL") || $0.contains("aborted") || $0.contains("failed")
+    }
+    let service = try await SerialConnection.connect(sandbox.connInfo(database: "catalog_live"))
+    let added = (Int(try await service.query("SELECT count(*) FROM inventory").scalar ?? "") ?? 0) - stock
+    await service.close()
+    print(
+      "\n    pgbench through all of it: \(added) copies added to the inventory (one per transaction), "
+        + (failed.isEmpty ? "no failed transaction" : failed.joined(separator: "\n")))
+    guard failed.isEmpty, added > 0 else {
+      throw SandboxError("the application did not write through the online split without errors")
+    }
+  }
+
+  /// The `catalog` line of PgBouncer's databases file.
+  static func entry(in file: String) throws -> String {
+    try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("catalog") }
+      .map(String.init) ?? "?"
   }
 }

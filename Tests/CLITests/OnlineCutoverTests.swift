@@ -93,6 +93,28 @@ import Testing
     writer.stop()
     #expect(!writer.output.contains("ERROR") && !writer.output.contains("aborted"), "\(writer.output)")
     try await expectSameRows(source, sandbox.connInfo(database: service), "after rollback and a second cutover")
+
+    // Complete: the reverse stream, slots and publications go; the source stays fenced; rollback is refused.
+    let unconfirmed = try await CLIRunner.run(["online", "complete", "-f", plan, "--service", "shop"])
+    #expect(unconfirmed.status == ExitStatus.safetyStepFailed.rawValue, "\(unconfirmed.stdout)\(unconfirmed.stderr)")
+    let complete = try await CLIRunner.run(["online", "complete", "-f", plan, "--service", "shop", "--yes"])
+    #expect(complete.status == 0 && complete.stdout.contains("shop: completed"), "\(complete.stdout)\(complete.stderr)")
+    #expect(try await sourceSession.query("SELECT count(*) FROM pg_replication_slots").scalar == "0")
+    #expect(try await sourceSession.query("SELECT count(*) FROM pg_subscription").scalar == "0")
+    #expect(try await sourceSession.query("SELECT count(*) FROM pg_publication").scalar == "0")
+    #expect(try await target.query("SELECT count(*) FROM pg_publication").scalar == "0")
+    #expect(try await target.query("SELECT count(*) FROM pg_subscription").scalar == "0")
+    #expect(
+      try await target.query("SELECT state FROM _cleave_online.journal WHERE service = 'shop'").scalar
+        == "completed")
+    await #expect(throws: PostgresError.self) {
+      try await sourceSession.execute("INSERT INTO orders (customer, total, note) VALUES (1, 1, 'after complete')")
+    }
+    let rerun = try await CLIRunner.run(["online", "complete", "-f", plan, "--service", "shop", "--yes"])
+    #expect(rerun.status == 0 && rerun.stdout.contains("completed (already)"), "\(rerun.stdout)\(rerun.stderr)")
+    let late = try await CLIRunner.run(["online", "rollback", "-f", plan, "--service", "shop", "--steady", "1"])
+    #expect(late.status == ExitStatus.onlineRefused.rawValue, "\(late.stdout)\(late.stderr)")
+    #expect(late.stderr.contains("error[CLVB004]"), "\(late.stderr)")
   }
 
   /// Waits until the application (pgbench) has written 50 more orders on `side`.

@@ -18,7 +18,18 @@ struct OnlineFixture {
   /// The service database's name.
   let service: String
 
-  init(_ name: String, on sandbox: PostgresSandbox, extraSQL: String = "") async throws {
+  /// Makes the source database, the PgBouncer and the plan.
+  ///
+  /// - Parameters:
+  ///   - name: the prefix of the databases and the folder.
+  ///   - sandbox: the cluster.
+  ///   - extraSQL: more of the source's schema (an `audit` table, moved too when given).
+  ///   - switchYAML: the service's `switch:` body (indented by four spaces), given the fixture's folder; by default
+  ///     the PgBouncer entry.
+  /// - Throws: when a server refuses.
+  init(_ name: String, on sandbox: PostgresSandbox, extraSQL: String = "", switchYAML: ((String) -> String)? = nil)
+    async throws
+  {
     self.sandbox = sandbox
     source = try await sandbox.makeDatabase(name + "_src")
     let session = try await SerialConnection.connect(source)
@@ -28,6 +39,10 @@ struct OnlineFixture {
     bouncer = try await PgBouncerSandbox.start(for: sandbox, entries: ["shop": sourceName])
     folder = try TemporaryFolder(name)
     service = "shop_\(folder.suffix)"
+    let switchBody =
+      switchYAML?(folder.path)
+      ?? "    pgbouncer:\n      admin: \(bouncer.adminURL)\n      config: \(bouncer.databasesFile)\n"
+      + "      database: shop"
     plan = try folder.writePlan(
       source: source.flattened, target: sandbox.connInfo().rawValue,
       services: """
@@ -35,11 +50,7 @@ struct OnlineFixture {
           database: \(service)
           tables: [public.orders, public.items\(extraSQL.isEmpty ? "" : ", public.audit")]
           switch:
-            pgbouncer:
-              admin: \(bouncer.adminURL)
-              config: \(bouncer.databasesFile)
-              database: shop
-        """)
+        """ + "\n" + switchBody)
   }
 
   /// The service database.

@@ -184,4 +184,62 @@ import Testing
     #expect(try await source.query("SELECT count(*) FROM pg_event_trigger").scalar == "0")
     #expect(try await source.query("SELECT to_regnamespace('_cleave_online') IS NULL").scalar == "t")
   }
+
+  /// `online verify` while pgbench writes: transient differences (rows written between the two snapshots) are not
+  /// reported; rows changed in the service database behind the stream's back are, as changed or missing, in every
+  /// round, and the cutover's gate refuses on them.
+  @Test func verifyWhileStreamingReportsOnlyDifferencesThatPersist() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let split = try await sandbox.split("online_verify", sourceSQL: Self.sourceSQL) { suffix in
+      """
+      shop:
+        database: shop_\(suffix)
+        tables: [public.orders, public.items]
+        transforms:
+          public.items:
+            columns:
+              secret: drop
+        switch:
+          command: /bin/true
+      """
+    }
+    defer { split.folder.remove() }
+    let application = try Pgbench(
+      database: split.source, script: Self.writeSQL, rate: 200, folder: split.folder.path)
+    defer { application.stop() }
+    let start = try await CLIRunner.run(["online", "start", "-f", split.plan, "--service", "shop"])
+    #expect(start.status == 0, "\(start.stdout)\(start.stderr)")
+
+    let clean = try await CLIRunner.run(["online", "verify", "-f", split.plan, "--format", "json"])
+    #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(clean.stdout.utf8)) as? [String: Any]
+    let shop = try #require((json?["services"] as? [[String: Any]])?.first)
+    #expect(shop["clean"] as? Bool == true, "\(clean.stdout)")
+    let tables = shop["tables"] as? [[String: Any]] ?? []
+    #expect(tables.map { $0["table"] as? String ?? "" } == ["public.items", "public.orders"], "\(clean.stdout)")
+    #expect(tables.allSatisfy { ($0["rows"] as? Int ?? 0) >= 5000 }, "\(clean.stdout)")
+
+    // Behind the stream's back, in the service database: one order changed, one item gone.
+    let target = try await SerialConnection.connect(sandbox.connInfo(database: "shop_\(split.suffix)"))
+    defer { Task { await target.close() } }
+    try await target.execute("UPDATE orders SET note = 'tampered' WHERE id = 3; DELETE FROM items WHERE id = 5")
+    let found = try await CLIRunner.run(["online", "verify", "-f", split.plan, "--service", "shop"])
+    #expect(found.status == ExitStatus.onlineRefused.rawValue, "\(found.stdout)\(found.stderr)")
+    #expect(found.stderr.contains("error[CLVB007]"), "\(found.stderr)")
+    #expect(found.stdout.contains("shop: DIFFERS"), "\(found.stdout)")
+    #expect(found.stdout.contains("public.orders:") && found.stdout.contains("1 persisted"), "\(found.stdout)")
+    #expect(found.stdout.contains("changed (3): source (3,"), "\(found.stdout)")
+    #expect(found.stdout.contains("tampered"), "\(found.stdout)")
+    #expect(found.stdout.contains("missing (5): source (5,"), "\(found.stdout)")
+    let lines = found.stdout.split(separator: "\n")
+    #expect(lines.filter { $0.contains("persisted") }.count == 2, "\(found.stdout)")
+
+    let cutover = try await CLIRunner.run(
+      ["online", "cutover", "-f", split.plan, "--service", "shop", "--steady", "1", "--dry-run"])
+    #expect(cutover.status == ExitStatus.onlineRefused.rawValue, "\(cutover.stdout)\(cutover.stderr)")
+    #expect(cutover.stderr.contains("online verify found differences that persist"), "\(cutover.stderr)")
+    application.stop()
+    let cancel = try await CLIRunner.run(["online", "cancel", "-f", split.plan, "--service", "shop", "--yes"])
+    #expect(cancel.status == 0, "\(cancel.stdout)\(cancel.stderr)")
+  }
 }

@@ -29,6 +29,51 @@ import Testing
     #expect(plan.stderr.contains("cleave.yml:\(line + 1):"), "\(plan.stderr)")
   }
 
+  /// A re-keyed column (`on_missing: error`) on a table whose orphans are dropped: the check for unmatched values
+  /// reads the rows through the orphan rule's filter, which names the source table `s` (the copy failed with
+  /// "missing FROM-clause entry for table s"; `make demo`'s payments found it).
+  @Test func aRekeyOnATableWhoseOrphansAreDroppedCopies() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let split = try await sandbox.split(
+      "rekey_orphans",
+      sourceSQL: """
+        CREATE TABLE owner (id int PRIMARY KEY, email text UNIQUE NOT NULL);
+        CREATE TABLE parent (id int PRIMARY KEY, kept boolean NOT NULL);
+        CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent, owner_id int REFERENCES owner);
+        INSERT INTO owner SELECT i, 'o' || i || '@example.com' FROM generate_series(1, 5) i;
+        INSERT INTO parent SELECT i, i % 2 = 0 FROM generate_series(1, 10) i;
+        INSERT INTO child SELECT i, 1 + i % 10, 1 + i % 5 FROM generate_series(1, 40) i;
+        """
+    ) { suffix in
+      """
+      kids:
+        database: kids_\(suffix)
+        tables: [public.parent, public.child]
+        transforms:
+          public.parent:
+            where: kept
+          public.child:
+            on_orphan: drop
+            columns:
+              owner_id:
+                rekey: { via: public.owner, match: id, take: email, on_missing: error }
+                rename_to: owner_email
+      people:
+        database: people_\(suffix)
+        tables: [public.owner]
+      """
+    }
+    defer { split.folder.remove() }
+    let copy = try await CLIRunner.run(["copy", "-f", split.plan])
+    #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
+    let target = try await SerialConnection.connect(sandbox.connInfo(database: "kids_\(split.suffix)"))
+    defer { Task { await target.close() } }
+    #expect(try await target.query("SELECT count(*) FROM child").scalar == "20")
+    #expect(try await target.query("SELECT count(*) FROM child WHERE owner_email LIKE 'o%@example.com'").scalar == "20")
+    let verify = try await CLIRunner.run(["verify", "-f", split.plan])
+    #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+  }
+
   /// What `on_orphan` does to the items of left-out orders.
   ///
   /// `drop` leaves them out; `keep-as-soft-reference` keeps every item and does not create the key. Both copy and

@@ -12,8 +12,9 @@ struct OnlineCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "online", abstract: "Split services while the source keeps taking writes (docs/online.md).",
     subcommands: [
-      OnlineCheckCommand.self, OnlineStartCommand.self, OnlineStatusCommand.self, OnlineCutoverCommand.self,
-      OnlineRollbackCommand.self, OnlineCancelCommand.self,
+      OnlineCheckCommand.self, OnlineStartCommand.self, OnlineStatusCommand.self, OnlineVerifyCommand.self,
+      OnlineCutoverCommand.self,
+      OnlineRollbackCommand.self, OnlineCompleteCommand.self, OnlineCancelCommand.self,
     ])
 }
 

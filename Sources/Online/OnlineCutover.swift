@@ -57,6 +57,7 @@ public struct OnlineCutover: Sendable {
     switch entry.state {
     case .cutOver:
       try await switcher.run(.resume, url: url)
+      try await dropForwardSlot(context)
       report.state = .cutOver
       report.fencePoint = entry.fencePoint
       report.notes.append("already cut over at \(entry.fencePoint ?? "?"); its connections are resumed")
@@ -87,7 +88,16 @@ public struct OnlineCutover: Sendable {
       logger.info("online cutover: \(step) at \(at) ms")
     }
     func remaining() -> Duration { maxFreeze - (clock.now - began) }
-    let snapshot: SerialConnection
+    // The views the check after the resume compares, opened now and fixed inside the freeze: once resumed, the
+    // reverse stream writes the application's new rows into the source.
+    let sourceView = try await SerialConnection.connect(plan.source, readOnly: true)
+    let targetView = try await SerialConnection.connect(target)
+    defer {
+      Task {
+        await sourceView.close()
+        await targetView.close()
+      }
+    }
     do {
       try await switcher.run(.pause, url: url)
       mark("paused")
@@ -113,8 +123,8 @@ public struct OnlineCutover: Sendable {
       report.sequences = try await SequenceSync.copy(
         from: context.source, to: context.admin, service: context.admin)
       mark("sequences")
-      snapshot = try await SerialConnection.connect(target)
-      try await snapshot.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
+      try await sourceView.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
+      try await targetView.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")
       try await reverse.start(before: began + maxFreeze)
       mark("reverse stream")
       guard remaining() > .zero else {
@@ -146,9 +156,19 @@ public struct OnlineCutover: Sendable {
     }
     report.freezeMilliseconds = report.timeline.last?.atMilliseconds
     report.state = .cutOver
-    defer { Task { await snapshot.close() } }
-    report.tables = try await check(context: context, catalog: catalog, snapshot: snapshot)
+    try await dropForwardSlot(context)
+    report.tables = try await CutoverReport.TableCheck.all(
+      of: context.service, catalog: catalog, source: sourceView, target: targetView)
     return report
+  }
+
+  /// Drops the forward slot once cut over.
+  ///
+  /// The forward subscription is disabled, and a slot nobody reads holds back the source's WAL (every other
+  /// table's writes too) until the disk fills. A rollback makes it again, inside its freeze.
+  private func dropForwardSlot(_ context: OnlineContext) async throws {
+    try await context.admin.execute("ALTER SUBSCRIPTION \(context.names.forward) SET (slot_name = NONE)")
+    try await OnlineSlot.drop(context.names.forward, service: service, on: context.source)
   }
 
   /// The entry's name, for its new line.
@@ -235,15 +255,5 @@ public struct OnlineCutover: Sendable {
         + (try await OnlineJournal.record(
           .streaming, service: service, identity: plan.identity, detail: "cutover undone: \(reason)",
           on: context.admin)) + " COMMIT")
-  }
-
-  /// Each moved table of the fenced source against the service database as of the switch.
-  private func check(context: OnlineContext, catalog: DatabaseCatalog, snapshot: SerialConnection) async throws
-    -> [CutoverReport.TableCheck]
-  {
-    let checks = try await CutoverReport.TableCheck.all(
-      of: context.service, catalog: catalog, source: context.source, target: snapshot)
-    try await snapshot.execute("COMMIT")
-    return checks
   }
 }

@@ -205,6 +205,9 @@ public struct OnlineRollback: Sendable {
     }
     _ = try await Freezer(plan: plan, services: [service]).freeze(wait: .seconds(30))
     try await context.admin.execute("ALTER SUBSCRIPTION \(names.forward) DISABLE")
+    // Cut over, the forward slot is not kept: nobody reads it, and it would hold back the source's WAL.
+    try await context.admin.execute("ALTER SUBSCRIPTION \(names.forward) SET (slot_name = NONE)")
+    try await OnlineSlot.drop(names.forward, service: service, on: context.source)
     try await context.source.execute("ALTER SUBSCRIPTION \(names.reverse) ENABLE")
     try await TargetFence.lift(on: fenced, admin: context.admin)
     try await switcher.run(.abort, url: back)

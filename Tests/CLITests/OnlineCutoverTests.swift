@@ -69,6 +69,9 @@ import Testing
     #expect(!application.output.contains("ERROR") && !application.output.contains("aborted"), "\(application.output)")
     // The reverse stream brings the service database's writes back to the source, exactly.
     try await expectSameRows(source, sandbox.connInfo(database: service), "after the cutover")
+    // Cut over, no slot is left on the source to hold its WAL back (a rollback makes the forward one again).
+    let slotsHere = "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"
+    #expect(try await sourceSession.query(slotsHere).scalar == "0")
     let again = try await CLIRunner.run(["online", "cutover", "-f", plan, "--service", "shop"])
     #expect(again.status == 0 && again.stdout.contains("already cut over"), "\(again.stdout)\(again.stderr)")
 
@@ -87,6 +90,7 @@ import Testing
     let restored = try String(contentsOfFile: bouncer.databasesFile, encoding: .utf8)
     #expect(restored.contains("shop = host=127.0.0.1 port=\(sandbox.port) dbname=\(sourceName)"), "\(restored)")
     try await expectWrites(on: sourceSession, "the application writes to the source after the rollback")
+    #expect(try await sourceSession.query(slotsHere).scalar == "1")
     let recut = try await CLIRunner.run(["online", "cutover", "-f", plan, "--service", "shop", "--steady", "1"])
     #expect(recut.status == 0, "\(recut.stdout)\(recut.stderr)")
     try await expectWrites(on: target, "the application writes to the service database after the second cutover")

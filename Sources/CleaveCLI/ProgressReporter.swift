@@ -5,12 +5,23 @@ import Foundation
 ///
 /// On a terminal: a live bar per service (percent of bytes, tables, rows, MB, MB/s, ETA), redrawn twice a second
 /// from byte counts the workers add as each COPY chunk passes. Without a terminal (CI, pipes): a plain line per
-/// finished table, and a status line per service every ten seconds.
+/// finished table or range, and a status line per service every ten seconds. Tables count once, when their last
+/// range is in; the jobs (tables or ranges) running now are shown apart.
 actor ProgressReporter: CopyProgress {
   private let live: Bool
   private let quiet: Bool
   private var services: [String] = []
-  private var tables: [String: (done: Int, of: Int, rows: Int)] = [:]
+  /// Per service: tables finished of those with rows to copy, jobs (tables or key ranges) running now and jobs
+  /// left, rows copied.
+  private var tables: [String: Counts] = [:]
+
+  private struct Counts {
+    var done = 0
+    var of = 0
+    var running = 0
+    var jobsLeft = 0
+    var rows = 0
+  }
   private var expected: [String: Int64] = [:]
   private var started: [String: Date] = [:]
   private var linesDrawn = 0
@@ -36,9 +47,10 @@ actor ProgressReporter: CopyProgress {
     drawBars()
   }
 
-  func plan(service: String, jobs: Int, bytes: Int64) {
+  func plan(service: String, tables count: Int, jobs: Int, bytes: Int64) {
     if !services.contains(service) { services.append(service) }
-    tables[service, default: (0, 0, 0)].of += jobs
+    tables[service, default: Counts()].of += count
+    tables[service, default: Counts()].jobsLeft += jobs
     expected[service, default: 0] += bytes
     started[service] = started[service] ?? Date()
     if ticker == nil {
@@ -53,16 +65,22 @@ actor ProgressReporter: CopyProgress {
     }
   }
 
-  func finished(service: String, table: String, rows: Int, bytes: Int) {
-    var entry = tables[service, default: (0, 0, 0)]
-    entry.done += 1
+  func started(service: String, table: String) {
+    tables[service, default: Counts()].running += 1
+  }
+
+  func finished(service: String, table: String, rows: Int, bytes: Int, tableDone: Bool) {
+    var entry = tables[service, default: Counts()]
+    entry.running = max(0, entry.running - 1)
+    entry.jobsLeft = max(0, entry.jobsLeft - 1)
+    if tableDone { entry.done += 1 }
     entry.rows += rows
     tables[service] = entry
     if live {
       clearBars()
       drawBars()
     } else {
-      write(status(service) + " (\(table) done)\n")
+      write(status(service) + (tableDone ? " (\(table) done)\n" : " (a range of \(table) done)\n"))
     }
   }
 
@@ -82,7 +100,7 @@ actor ProgressReporter: CopyProgress {
       clearBars()
       drawBars()
     } else {
-      for service in services where (tables[service]?.done ?? 0) < (tables[service]?.of ?? 0) {
+      for service in services where (tables[service]?.jobsLeft ?? 0) > 0 {
         write(status(service) + "\n")
       }
     }
@@ -108,21 +126,23 @@ actor ProgressReporter: CopyProgress {
 
   private func progress(_ service: String) -> Double {
     guard let entry = tables[service], entry.of > 0 else { return 1 }
-    if entry.done == entry.of { return 1 }
+    if entry.jobsLeft == 0 { return 1 }
     let total = Double(max(expected[service] ?? 1, 1))
     return min(0.99, Double(bytes.value(service)) / total)
   }
 
   private func status(_ service: String, named: Bool = true) -> String {
-    let entry = tables[service, default: (0, 0, 0)]
+    let entry = tables[service, default: Counts()]
     let copied = Double(bytes.value(service))
     let elapsed = max(Date().timeIntervalSince(started[service] ?? Date()), 0.001)
     let rate = copied / elapsed / 1_048_576
     let left = max(0, Double(expected[service] ?? 0) - copied) / 1_048_576
     let secondsLeft: Double = rate > 0 ? left / rate : 0
-    let eta = entry.done < entry.of && rate > 0 ? String(format: ", ETA %.0fs", secondsLeft) : ""
+    let eta = entry.jobsLeft > 0 && rate > 0 ? String(format: ", ETA %.0fs", secondsLeft) : ""
+    // Ranges are not tables: a table split in ranges counts once, when its last range is in.
+    let running = entry.running > 0 ? " (\(entry.running) \(entry.running == 1 ? "job" : "jobs") running)" : ""
     return (named ? "\(service): " : "")
-      + "\(entry.done)/\(entry.of) tables, \(entry.rows) rows, "
+      + "\(entry.done)/\(entry.of) tables\(running), \(entry.rows) rows, "
       + String(format: "%.1f MB, %.1f MB/s", copied / 1_048_576, rate) + eta
   }
 }

@@ -47,7 +47,9 @@ extension Copier {
         mine += jobs.filter { state.finished[$0.step] == nil }
       }
       pending += mine.map { ($0, state.target.database) }
-      await reporter.plan(service: state.plan.name, jobs: mine.count, bytes: mine.reduce(0) { $0 + $1.estimatedBytes })
+      await reporter.plan(
+        service: state.plan.name, tables: Set(mine.map(\.table)).count, jobs: mine.count,
+        bytes: mine.reduce(0) { $0 + $1.estimatedBytes })
       summary.services.append(
         .init(
           name: state.plan.name,
@@ -90,8 +92,11 @@ extension Copier {
         group.addTask {
           var done: [(String, QualifiedName, Int, Int)] = []
           while let (job, target) = await queue.next() {
+            await reporter.started(service: job.service, table: job.table.description)
             let (rows, bytes) = try await worker.copy(job, into: target, counters: reporter.bytes)
-            await reporter.finished(service: job.service, table: job.table.description, rows: rows, bytes: bytes)
+            let tableDone = await queue.finished(job)
+            await reporter.finished(
+              service: job.service, table: job.table.description, rows: rows, bytes: bytes, tableDone: tableDone)
             logger.debug("copy: \(job.step) of service \(job.service): \(rows) rows, \(bytes) bytes")
             done.append((job.service, job.table, rows, bytes))
           }

@@ -46,4 +46,25 @@ extension Copier {
       }
     }
   }
+
+  /// The `analyze` phase: statistics for every copied table, so that a service database is ready to serve (the
+  /// planner knows nothing of a freshly loaded table until autovacuum gets to it, which pgcopydb's `VACUUM ANALYZE`
+  /// also saves its users from).
+  ///
+  /// A service with a database of its own has it analyzed whole; a service in a schema of a shared database has
+  /// that schema's tables analyzed.
+  func analyzePhase() async throws {
+    for (service, target) in chosen {
+      let connection = try await SerialConnection.connect(target.database)
+      defer { Task { await connection.close() } }
+      guard let schema = service.schema else {
+        try await connection.execute("ANALYZE")
+        continue
+      }
+      let tables = try await connection.query(
+        "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [schema]
+      ).rows.compactMap { $0.first ?? nil }
+      for table in tables { try await connection.execute("ANALYZE \(table)") }
+    }
+  }
 }

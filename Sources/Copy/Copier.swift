@@ -16,11 +16,11 @@ import Provision
 /// last, the transform's renames and drops. Every step records itself in `_cleave.progress` in its own
 /// transaction (`ProgressStore`), so a rerun after a crash redoes exactly the steps that did not finish.
 ///
-/// `run()` is six named phases, each timed in the summary: `snapshot` (the snapshot, the catalog and the schema
+/// `run()` is seven named phases, each timed in the summary: `snapshot` (the snapshot, the catalog and the schema
 /// dump, `CopyContext`), `schema` (each service's tables, after checking what an earlier run made them for),
 /// `data` (the table and range jobs on a queue the workers drain, largest first), `sequences`, `post-data`
-/// (indexes, constraints, triggers) and `finish` (the transforms' renames and drops, the moves into shared
-/// databases, and each service's outcome).
+/// (indexes, constraints, triggers), `finish` (the transforms' renames and drops, the moves into shared
+/// databases, and each service's outcome) and `analyze` (statistics for every copied table).
 public struct Copier: Sendable {
   public var plan: SplitPlan
   public var provisioned: [ProvisionedService]
@@ -93,6 +93,8 @@ public struct Copier: Sendable {
       try await finishPhase(context, states: states, workers: workers)
     }
     timer.end("finish")
+    try await logger.step("copy: analyze") { try await analyzePhase() }
+    timer.end("analyze")
     summary.services += moved
     summary.seconds = timer.seconds
     return summary

@@ -10,10 +10,13 @@ public protocol CopyProgress: Sendable {
   var bytes: ByteCounters { get }
   /// A phase starting (`catalog: creating tables, types and functions`).
   func say(_ line: String) async
-  /// A service's data phase: how many tables or ranges, and about how many bytes.
-  func plan(service: String, jobs: Int, bytes: Int64) async
-  /// One table or range finished.
-  func finished(service: String, table: String, rows: Int, bytes: Int) async
+  /// A service's data phase: how many tables have rows left to copy, in how many jobs (a table is one job, or one
+  /// per key range), and about how many bytes.
+  func plan(service: String, tables: Int, jobs: Int, bytes: Int64) async
+  /// A job (a table, or one of its ranges) started on a worker.
+  func started(service: String, table: String) async
+  /// A job finished; `tableDone` when it was the table's last.
+  func finished(service: String, table: String, rows: Int, bytes: Int, tableDone: Bool) async
   /// The data phase is over.
   func stop() async
 }
@@ -23,8 +26,9 @@ public struct SilentProgress: CopyProgress {
   public let bytes = ByteCounters()
   public init() {}
   public func say(_ line: String) async {}
-  public func plan(service: String, jobs: Int, bytes: Int64) async {}
-  public func finished(service: String, table: String, rows: Int, bytes: Int) async {}
+  public func plan(service: String, tables: Int, jobs: Int, bytes: Int64) async {}
+  public func started(service: String, table: String) async {}
+  public func finished(service: String, table: String, rows: Int, bytes: Int, tableDone: Bool) async {}
   public func stop() async {}
 }
 

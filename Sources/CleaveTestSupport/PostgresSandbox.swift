@@ -105,6 +105,8 @@ public final class PostgresSandbox: Sendable {
       "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
       "shared_preload_libraries": "pg_stat_statements", "max_connections": "200", "wal_level": "logical",
       "max_prepared_transactions": "20",
+      // Room for every statement of the whole suite: a test's one application query must not be evicted by others'.
+      "pg_stat_statements.max": "50000",
       // Online tests run in parallel, each with a slot, a WAL sender and an apply worker of its own.
       "max_replication_slots": "40", "max_wal_senders": "40", "max_logical_replication_workers": "20",
       "max_worker_processes": "40",

@@ -159,8 +159,11 @@ import Testing
 
     let target = try await SerialConnection.connect(sandbox.connInfo(database: "shop_\(split.suffix)"))
     defer { Task { await target.close() } }
-    let stopped = try await eventually(within: 30) {
-      try await target.query("SELECT subenabled FROM pg_subscription").scalar == "f"
+    // pg_subscription lists every database's subscriptions: the suite's other tests have theirs.
+    let stopped = try await eventually(within: 60) {
+      try await target.query(
+        "SELECT subenabled FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+      ).scalar == "f"
     }
     #expect(stopped, "the subscription disabled itself at the DDL")
     #expect(

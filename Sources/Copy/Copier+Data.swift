@@ -27,23 +27,40 @@ extension Copier {
       defer { states[index] = state }
       var tables: [CopySummary.TableResult] = []
       var mine: [TableJob] = []
+      let sourceMajor = try await CopyFormat.major(of: context.reader)
+      let targetMajor = try await CopyFormat.major(of: state.admin)
       for name in state.plan.tables {
         guard let table = context.catalog.table(name), table.kind == .ordinary else { continue }
         let select = TableProjection(table: table, service: state.plan, catalog: context.catalog)
+        let format = try await CopyFormat.decide(
+          select, sourceMajor: sourceMajor, targetMajor: targetMajor, allowBinary: binaryCopy, on: context.reader)
         try await checkRekeys(select, service: state.plan.name, reader: context.reader)
         var jobs = try await splitJobs(
           select, service: state.plan.name, table: table, reader: context.reader, admin: state.admin,
-          finished: state.finished)
+          finished: state.finished
+        ).map { job in
+          var job = job
+          job.format = format
+          return job
+        }
         if jobs.contains(where: { job in state.finished[job.step].map { $0.detail != job.signature } ?? false }) {
           try await forget(table: table.name, service: state.plan.name, admin: state.admin, finished: &state.finished)
           jobs = try await splitJobs(
             select, service: state.plan.name, table: table, reader: context.reader, admin: state.admin,
-            finished: state.finished)
+            finished: state.finished
+          ).map { job in
+            var job = job
+            job.format = format
+            return job
+          }
         }
         let done = jobs.filter { state.finished[$0.step] != nil }
         let rows = done.reduce(0) { $0 + (state.finished[$1.step]?.rows ?? 0) }
         let bytes = done.reduce(0) { $0 + (state.finished[$1.step]?.bytes ?? 0) }
-        tables.append(.init(table: name, rows: rows, bytes: bytes, resumed: !done.isEmpty))
+        tables.append(
+          .init(
+            table: name, rows: rows, bytes: bytes, resumed: !done.isEmpty,
+            format: jobs.count > done.count ? format : nil))
         mine += jobs.filter { state.finished[$0.step] == nil }
       }
       pending += mine.map { ($0, state.target.database) }

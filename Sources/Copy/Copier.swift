@@ -26,6 +26,8 @@ public struct Copier: Sendable {
   public var provisioned: [ProvisionedService]
   /// How many tables or ranges are copied at once.
   public var jobs: Int
+  /// Whether tables whose types allow it travel as binary COPY (`CopyFormat`); false forces text everywhere.
+  public var binaryCopy = true
   /// Where the run keeps its temporary files (the schema dump), in a folder of its own removed when it ends.
   public var workDirectory: String
   /// Tables larger than this are split into ranges of their integer primary key.

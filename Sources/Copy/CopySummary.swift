@@ -31,5 +31,7 @@ public struct CopySummary: Sendable, Codable {
     public var bytes: Int
     /// True when an earlier, interrupted run had already copied it (in part or whole).
     public var resumed: Bool
+    /// How this run moved its rows (`CopyFormat`); nil when an earlier run had copied it all.
+    public var format: CopyFormat?
   }
 }

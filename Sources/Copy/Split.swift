@@ -55,11 +55,12 @@ public struct Split: Sendable {
   ///   - snapshot: a snapshot held open elsewhere to copy from (nil: export a new one).
   ///   - recopy: services to copy again from the start, dropping what earlier runs copied for them.
   ///   - only: the services to copy; empty means all of them.
+  ///   - binary: whether tables whose types allow it travel as binary COPY (false: text everywhere).
   /// - Returns: what was copied.
   /// - Throws: `CleaveError` naming the service and table that failed.
   public func copy(
     jobs: Int, workDirectory: String, splitBytes: Int64, reporter: any CopyProgress, snapshot: String? = nil,
-    recopy: Set<String> = [], only: Set<String> = []
+    recopy: Set<String> = [], only: Set<String> = [], binary: Bool = true
   ) async throws -> CopySummary {
     let plan = try await resolvedPlan()
     let names = plan.services.map(\.name)
@@ -81,6 +82,7 @@ public struct Split: Sendable {
       reporter: reporter, snapshot: snapshot)
     copier.recopy = recopy
     copier.only = only
+    copier.binaryCopy = binary
     copier.logger = logger
     return try await copier.run()
   }

@@ -22,7 +22,9 @@ public struct CopyReport: Sendable {
         lines.append(
           "    " + Formatting.pad(table.table.description, nameWidth)
             + Formatting.pad(Formatting.count(Int64(table.rows)) + " rows", 16)
-            + Formatting.bytes(Int64(table.bytes)) + (table.resumed ? "  (copied by an earlier run)" : ""))
+            + Formatting.pad(Formatting.bytes(Int64(table.bytes)), 12)
+            + (table.format.map { "\($0.rawValue) COPY" } ?? "") + (table.resumed ? "  (copied by an earlier run)" : "")
+        )
       }
     }
     if summary.largeObjectsNotCopied > 0 {

@@ -44,9 +44,10 @@ struct CopyFixture {
 
   func split() -> Split { Split(planPath: planPath, environment: environment, secretsPath: secretsPath) }
 
-  func copy(jobs: Int = 2, splitBytes: Int64 = 256 << 20) async throws -> CopySummary {
+  func copy(jobs: Int = 2, splitBytes: Int64 = 256 << 20, binary: Bool = true) async throws -> CopySummary {
     try await split().copy(
-      jobs: jobs, workDirectory: folder + "/work", splitBytes: splitBytes, reporter: SilentProgress())
+      jobs: jobs, workDirectory: folder + "/work", splitBytes: splitBytes, reporter: SilentProgress(),
+      binary: binary)
   }
 
   func database(_ name: String) -> ConnInfo { sandbox.connInfo(database: "\(name)_\(suffix)") }

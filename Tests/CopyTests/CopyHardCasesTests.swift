@@ -87,6 +87,84 @@ import Testing
     #expect(try await targetConnection.query("SELECT touched FROM people WHERE id = 3").scalar == "by trigger")
   }
 
+  /// Binary COPY (issue 15) gives the same tables as text COPY, value for value and float bit for bit, for the
+  /// hard cases' types; a table whose types cannot travel in binary (an enum array, an extension's type, a
+  /// composite) falls back to text, and the summary says which was used.
+  @Test func binaryAndTextCopyGiveTheSameTables() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let source = try await sandbox.makeDatabase("binary_src")
+    let setup = try await SerialConnection.connect(source)
+    try await setup.execute(
+      """
+      CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+      CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+      CREATE TYPE pair AS (a int, b text);
+      CREATE EXTENSION IF NOT EXISTS citext;
+      CREATE TABLE portable (
+        id int PRIMARY KEY, f8 float8, f4 float4, num numeric, m mood, d posint, j jsonb, js json, b bytea,
+        arr int[], tarr text[], t text, ts timestamptz, tsz timestamp, dt date, iv interval, u uuid, ip inet,
+        r int4range, bits bit varying, money_ money, c char(3), x xml);
+      INSERT INTO portable VALUES
+        (1, 'NaN', 'Infinity', 'NaN', 'sad', 1, '{"a": [1, 2.50, null], "é": "x\\ty"}', '{"b":  "ü"}',
+         '\\x00ff00'::bytea, '{1,NULL,3}', '{"a,b","",NULL,"\\"q\\""}', E'tab\\there\\nnew \\\\ line',
+         '2024-02-29 12:00:00.123456+05', '4713-01-01 00:00:00 BC', '5874897-12-31', '1 year 2 mons -3 days 04:05:06.7',
+         'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2001:db8::1/64', '[1,10)', B'10110', '12.34', 'ab', '<a>x</a>'),
+        (2, '-Infinity', '-Infinity', 'Infinity', 'happy', 2, 'null', '[]', '', '{}', '{}', '', 'infinity',
+         '294276-12-31 23:59:59.999999', '-infinity', '-00:00:01', NULL, '10.0.0.1', 'empty', B'', '-0.01', NULL,
+         NULL),
+        (3, 0.1 + 0.2, 1.17549435e-38, '-Infinity', NULL, 3, NULL, NULL, NULL, '{{1,2},{3,4}}', NULL, NULL,
+         '-infinity', NULL, NULL, NULL, NULL, NULL, '(,5]', NULL, NULL, 'xyz', NULL),
+        (4, '-0', 3.4028235e38, 123456789012345678901234567890.123456789, 'ok', 4, '"ßtring"', '"x"', '\\x5c',
+         '[0:1]={7,8}', NULL, 'ÿ', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        (5, 4.9e-324, 'NaN', -1.5e-300, NULL, 5, '{}', '{}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, NULL, NULL, NULL, NULL);
+      CREATE TABLE enum_array (id int PRIMARY KEY, ms mood[]);
+      INSERT INTO enum_array VALUES (1, '{sad,happy}'), (2, '{ok,NULL}'), (3, NULL);
+      CREATE TABLE extension_type (id int PRIMARY KEY, email citext);
+      INSERT INTO extension_type VALUES (1, 'A@Example.com'), (2, NULL);
+      CREATE TABLE composite (id int PRIMARY KEY, p pair);
+      INSERT INTO composite VALUES (1, ROW(1, 'x')), (2, ROW(NULL, 'y,z')), (3, NULL);
+      """)
+    await setup.close()
+    let tables = ["portable", "enum_array", "extension_type", "composite"]
+    let services = """
+        bin_{s}:
+          database: bin_{s}
+          tables: [\(tables.map { "public.\($0)" }.joined(separator: ", "))]
+      """
+    let binary = try CopyFixture(sandbox: sandbox, source: source, services: services)
+    defer { binary.remove() }
+    let text = try CopyFixture(sandbox: sandbox, source: source, services: services)
+    defer { text.remove() }
+    let binarySummary = try await binary.copy()
+    let textSummary = try await text.copy(binary: false)
+    func formats(_ summary: CopySummary) -> [String: String] {
+      Dictionary(
+        uniqueKeysWithValues: summary.services.flatMap(\.tables).map { ($0.table.name, $0.format?.rawValue ?? "-") })
+    }
+    #expect(
+      formats(binarySummary)
+        == ["portable": "binary", "enum_array": "text", "extension_type": "text", "composite": "text"])
+    #expect(formats(textSummary).values.allSatisfy { $0 == "text" })
+    let one = binary.database("bin")
+    let other = text.database("bin")
+    for table in tables {
+      let query = "SELECT * FROM \(table) ORDER BY id"
+      let expected = try await CopyFixture.fingerprint(query, in: source)
+      #expect(try await CopyFixture.fingerprint(query, in: one) == expected, "\(table), binary")
+      #expect(try await CopyFixture.fingerprint(query, in: other) == expected, "\(table), text")
+    }
+    // Floats to the last bit, and the stored bytes of every value of the binary table.
+    for query in [
+      "SELECT id, float8send(f8), float4send(f4) FROM portable ORDER BY id",
+      "SELECT id, md5(portable::text), pg_column_size(portable.*) FROM portable ORDER BY id",
+    ] {
+      let expected = try await CopyFixture.fingerprint(query, in: source)
+      #expect(try await CopyFixture.fingerprint(query, in: one) == expected, "\(query)")
+      #expect(try await CopyFixture.fingerprint(query, in: other) == expected, "\(query)")
+    }
+  }
+
   /// Every table of every service reflects one instant of the source, even while a writer keeps committing.
   @Test func oneSnapshotAcrossServicesWhileTheSourceTakesWrites() async throws {
     let sandbox = try #require(PostgresSandbox.current)

@@ -34,6 +34,9 @@ struct CopyCommand: AsyncParsableCommand {
   @Option(help: "Copy from this exported snapshot (held open by `cleave snapshot`) instead of a new one.")
   var snapshot: String?
 
+  @Flag(help: "Copy every table as text COPY (by default a table whose types allow it travels in binary).")
+  var noBinary = false
+
   @OptionGroup var global: GlobalOptions
 
   func run() async throws {
@@ -44,7 +47,7 @@ struct CopyCommand: AsyncParsableCommand {
       let summary = try await splitter.copy(
         jobs: split.jobs, workDirectory: workDir ?? NSTemporaryDirectory(), splitBytes: Int64(splitMB) << 20,
         reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy),
-        only: Set(service))
+        only: Set(service), binary: !noBinary)
       print(CopyReport(summary).rendered(as: global.format))
       SecretsWarning.check(split.secretsPath)
     }

@@ -58,9 +58,10 @@ actor CopyWorker {
       try target.execute("BEGIN")
       var bytes = 0
       var unreported = 0
-      let rows = try target.copyIn(job.copyIn) { writer in
+      let options = job.format == .binary ? " (FORMAT binary)" : ""
+      let rows = try target.copyIn(job.copyIn + options) { writer in
         // libpq hands over one row per chunk: count locally, tell the progress display once per MiB.
-        bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT") { chunk in
+        bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT\(options)") { chunk in
           try writer.write(chunk)
           unreported += chunk.count
           if unreported >= 1 << 20 {

@@ -10,17 +10,19 @@ struct TableJob: Sendable {
   var copyOut: String
   /// `COPY table (columns) FROM STDIN` on the target.
   var copyIn: String
+  /// Binary or text, decided for the table (`CopyFormat`).
+  var format: CopyFormat = .text
   /// The progress step, unique per service database: `data public.film` or `data public.film 2/8`.
   var step: String
   var estimatedBytes: Int64
 
-  /// What the job copies, as a short hash of its two statements.
+  /// What the job copies, as a short hash of its two statements (and its format, when binary).
   ///
   /// It is kept with the progress step, so a rerun
   /// whose plan changed the table's rows (a new filter, a new re-key) recopies it instead of keeping stale rows.
   var signature: String {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits: not for security, only to notice a change
-    for byte in (copyOut + "\u{0}" + copyIn).utf8 {
+    for byte in (copyOut + "\u{0}" + copyIn + (format == .binary ? "\u{0}binary" : "")).utf8 {
       hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
     }
     return String(hash, radix: 16)

@@ -187,9 +187,11 @@ extension Copier {
   ) async throws -> [TableJob] {
     let base = "data \(table.name)"
     func job(_ step: String, _ range: String?, _ bytes: Int64) -> TableJob {
-      TableJob(
+      var job = TableJob(
         service: service, table: table.name, copyOut: select.select(range: range), copyIn: select.copyIn, step: step,
         estimatedBytes: bytes)
+      job.wholeTable = range == nil
+      return job
     }
     let splitStep = "split \(table.name)"
     // What an earlier run decided wins over this run's `--split-mb`: a table copied whole stays whole, and a

@@ -58,8 +58,24 @@ actor CopyWorker {
       try target.execute("BEGIN")
       var bytes = 0
       var unreported = 0
+      // A whole table is emptied in this transaction (a job that did not finish rolled back, so it is empty) and
+      // loaded with FREEZE: its pages are written frozen and with their hint bits, so neither the first reads nor
+      // vacuum rewrite them. Where the role may not truncate it, the load goes on without FREEZE.
+      var frozen = false
+      if job.wholeTable {
+        try target.execute("SAVEPOINT cleave_freeze")
+        do {
+          try target.execute("TRUNCATE ONLY \(job.table.quoted)")
+          try target.execute("RELEASE SAVEPOINT cleave_freeze")
+          frozen = true
+        } catch {
+          try target.execute("ROLLBACK TO SAVEPOINT cleave_freeze")
+        }
+      }
+      let settings = (job.format == .binary ? ["FORMAT binary"] : []) + (frozen ? ["FREEZE"] : [])
       let options = job.format == .binary ? " (FORMAT binary)" : ""
-      let rows = try target.copyIn(job.copyIn + options) { writer in
+      let loadOptions = settings.isEmpty ? "" : " (" + settings.joined(separator: ", ") + ")"
+      let rows = try target.copyIn(job.copyIn + loadOptions) { writer in
         // libpq hands over one row per chunk: count locally, tell the progress display once per MiB.
         bytes = try source.copyOut("COPY (\(job.copyOut)) TO STDOUT\(options)") { chunk in
           try writer.write(chunk)

@@ -12,6 +12,8 @@ struct TableJob: Sendable {
   var copyIn: String
   /// Binary or text, decided for the table (`CopyFormat`).
   var format: CopyFormat = .text
+  /// Whether the job copies the whole table (no key range): it may then empty the table and load it frozen.
+  var wholeTable = false
   /// The progress step, unique per service database: `data public.film` or `data public.film 2/8`.
   var step: String
   var estimatedBytes: Int64

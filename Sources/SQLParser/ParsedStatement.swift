@@ -82,7 +82,10 @@ public enum ParseNode: Sendable, Equatable {
       switch node {
       case .object(let fields):
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-          visit(value, key.first?.isUppercase == true ? key : nil)
+          // Node names (`SelectStmt`) start with an ASCII capital, field names (`targetList`) do not: a byte test,
+          // no Unicode property lookup (a fresh-clone run crashed once inside `Character.isUppercase` here).
+          let isNode = key.utf8.first.map { (0x41...0x5A).contains($0) } ?? false
+          visit(value, isNode ? key : nil)
         }
       case .array(let items): for item in items { visit(item, nil) }
       default: break

@@ -96,10 +96,15 @@ reset_target() {  # $1 = database name
 }
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
+settle() {  # before each timed run: no tool pays for another's writes, and every tool starts from a warm source
+  $PSQL -d "$DST_ADMIN" -c "CHECKPOINT" >/dev/null
+  $PSQL -d "$SRC" -c "CHECKPOINT" -c "SELECT count(*) FROM orders" -c "SELECT count(*) FROM order_items" >/dev/null
+}
 measure() {  # $1 = name, $2 = setup function, $3... = command; records seconds and peak RSS (KiB) per run
   local name=$1 setup=$2; shift 2
   for run in $(seq 1 "$RUNS"); do
     $setup
+    settle
     # Peak RSS is that of the largest single process of the command (GNU time's %M over the process tree).
     /usr/bin/time -f "%e %M" -o "$WORK/time" bash -c "$*" >"$WORK/out" 2>"$WORK/err" || { echo "$name failed:"; tail -5 "$WORK/err"; echo -e "$name\tfailed\t0" >> "$RESULTS"; return 0; }
     read -r secs rss < "$WORK/time"
@@ -118,8 +123,9 @@ services:
     database: orders_cleave
     tables: [public.orders, public.order_items]
 YAML
-setup_cleave() {
-  $PSQL -d "$DST_ADMIN" -c "DROP DATABASE IF EXISTS orders_cleave WITH (FORCE)" >/dev/null
+setup_cleave() {  # each run provisions from nothing (a baseline's run keeps its passwords in a file of its own)
+  $PSQL -d "$DST_ADMIN" -c "DROP DATABASE IF EXISTS orders_cleave WITH (FORCE)" \
+    -c "DROP ROLE IF EXISTS orders_cleave_owner, orders_cleave_app" >/dev/null
   rm -rf "$WORK/cleave-work"
 }
 run_cleave() {
@@ -147,6 +153,19 @@ if [ -n "$BASELINE" ]; then
 else
   echo "cleave copy"; measure "cleave copy" setup_cleave run_cleave
 fi
+# The timeline of the median cleave run, drawn for docs/PERFORMANCE.md.
+TIMELINE_SVG="$(dirname "$OUT")/performance-timeline.svg"
+python3 - "$WORK" "$TIMELINE_SVG" "$ROOT/bench/timeline.py" "$ORDERS" "$ITEMS" "$JOBS" <<'PY'
+import glob, json, subprocess, sys
+work, svg, draw, orders, items, jobs = sys.argv[1:]
+runs = sorted(glob.glob(work + "/cleave-*.json"), key=lambda f: sum(json.load(open(f))["seconds"].values()))
+if runs:
+    median = runs[(len(runs) - 1) // 2]
+    subprocess.run([sys.executable, draw, median, svg,
+                    f"cleave copy of {orders} orders + {items} order_items, --jobs {jobs} (median run)"], check=True)
+    phases = json.load(open(median))["seconds"]
+    open(work + "/phases.txt", "w").write(", ".join(f"{k} {v:.2f}s" for k, v in sorted(phases.items(), key=lambda kv: -kv[1])))
+PY
 CLEAVE_DATA=$(python3 - "$WORK" <<'PY'
 import glob, json, statistics, sys
 values = []
@@ -296,9 +315,9 @@ done
 
 # --- report --------------------------------------------------------------------------------------------------
 python3 - "$RESULTS" "$MEM" "$OUT" "$DATA_BYTES" "$CLEAVE_DATA" "$PIPE_DATA" "$ORDERS" "$ITEMS" "$RUNS" "$JOBS" \
-  "$VERIFY_RESULTS" "$VMEM" "$PEERS" <<'PY'
+  "$VERIFY_RESULTS" "$VMEM" "$PEERS" "$WORK/phases.txt" <<'PY'
 import collections, os, platform, statistics, subprocess, sys
-results, mem, out, data_bytes, cleave_data, pipe_data, orders, items, runs, jobs, vresults, vmem, peers = sys.argv[1:]
+results, mem, out, data_bytes, cleave_data, pipe_data, orders, items, runs, jobs, vresults, vmem, peers, phases = sys.argv[1:]
 rows = collections.OrderedDict()
 for line in open(results):
     name, secs, rss = line.rstrip("\n").split("\t")
@@ -314,7 +333,9 @@ lines = ["# Performance", "",
   "Measured by `bench/run.sh` (the command below), which builds a source with a synthetic order service next to "
   "pagila and copies that service with each tool, side by side in one run, on two local PostgreSQL clusters "
   "(source and target on the same machine). Each figure is the median of the runs; MB/s is the heap size of "
-  "`orders` + `order_items` divided by the end-to-end time (schema, data, indexes, constraints).", "",
+  "`orders` + `order_items` divided by the end-to-end time (schema, data, indexes, constraints). Before every run "
+  "of every tool both servers take a `CHECKPOINT` and the source tables are read once, so that no tool pays for "
+  "another's writes and each starts from the same warm cache.", "",
   f"- Command: `ORDERS={orders} ITEMS={items} RUNS={runs} JOBS={jobs}{'' if peers == '1' else ' PEERS=0'}"
   f"{' BASELINE=' + os.environ['BASELINE'] if os.environ.get('BASELINE') else ''} bench/run.sh`",
   f"- Data: {orders} orders and {items} order_items, {mb:.0f} MB of heap",
@@ -345,6 +366,14 @@ try:
     lines.append(f"- Data phase: cleave {c:.2f}s vs `psql COPY | psql COPY` {p:.2f}s: **{c / p:.2f}x** (target: within 1.10x).")
 except ValueError:
     pass
+if os.path.exists(phases):
+    lines += ["", "## Where cleave's time goes", "",
+              "Phases of the median `cleave copy` run (`seconds` in its JSON; `data` lasts until the last rows are in, "
+              "with index builds already running beside it, and `post-data` is what is left after):",
+              "", "- " + open(phases).read().strip(), "",
+              "Its timeline (`timeline` in the JSON, drawn by `bench/timeline.py`): one lane per worker, a bar per "
+              "task; a gap in a lane is a worker idle.", "",
+              "![cleave copy timeline](performance-timeline.svg)"]
 lines += ["", "## Memory", "", "cleave copy of one table at 1x, 2x and 4x the rows (`--jobs 1`):", "",
           "| size | rows | table | seconds | peak RSS (MB) |", "|---|---|---|---|---|"]
 for line in open(mem):

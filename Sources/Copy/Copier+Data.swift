@@ -29,6 +29,17 @@ extension Copier {
       var mine: [TableJob] = []
       let sourceMajor = try await CopyFormat.major(of: context.reader)
       let targetMajor = try await CopyFormat.major(of: state.admin)
+      // A table is split only when its rows alone would outlast an even share of the service's work (its tables'
+      // rows and indexes, over the workers): otherwise whole tables keep the workers busy and load frozen.
+      var heap: [QualifiedName: Int64] = [:]
+      for name in state.plan.tables {
+        guard let table = context.catalog.table(name), table.kind == .ordinary else { continue }
+        heap[name] =
+          Int64(try await context.reader.query("SELECT pg_table_size($1::regclass)", [name.quoted]).scalar ?? "")
+          ?? table.sizeBytes
+      }
+      let share =
+        state.plan.tables.reduce(Int64(0)) { $0 + (context.catalog.table($1)?.sizeBytes ?? 0) } / Int64(jobs)
       for name in state.plan.tables {
         guard let table = context.catalog.table(name), table.kind == .ordinary else { continue }
         let select = TableProjection(table: table, service: state.plan, catalog: context.catalog)
@@ -36,8 +47,8 @@ extension Copier {
           select, sourceMajor: sourceMajor, targetMajor: targetMajor, allowBinary: binaryCopy, on: context.reader)
         try await checkRekeys(select, service: state.plan.name, reader: context.reader)
         var jobs = try await splitJobs(
-          select, service: state.plan.name, table: table, reader: context.reader, admin: state.admin,
-          finished: state.finished
+          select, service: state.plan.name, table: table, rowBytes: heap[name] ?? table.sizeBytes, share: share,
+          reader: context.reader, admin: state.admin, finished: state.finished
         ).map { job in
           var job = job
           job.format = format
@@ -46,8 +57,8 @@ extension Copier {
         if jobs.contains(where: { job in state.finished[job.step].map { $0.detail != job.signature } ?? false }) {
           try await forget(table: table.name, service: state.plan.name, admin: state.admin, finished: &state.finished)
           jobs = try await splitJobs(
-            select, service: state.plan.name, table: table, reader: context.reader, admin: state.admin,
-            finished: state.finished
+            select, service: state.plan.name, table: table, rowBytes: heap[name] ?? table.sizeBytes, share: share,
+            reader: context.reader, admin: state.admin, finished: state.finished
           ).map { job in
             var job = job
             job.format = format
@@ -76,17 +87,6 @@ extension Copier {
     return pending
   }
 
-  /// The `data` phase: the jobs on the workers, and each one's rows and bytes added to its table's result.
-  func dataPhase(_ pending: [(TableJob, ConnInfo)], workers: [CopyWorker], summary: inout CopySummary) async throws {
-    for (service, table, rows, bytes) in try await copyData(pending, workers: workers) {
-      guard let s = summary.services.firstIndex(where: { $0.name == service }),
-        let t = summary.services[s].tables.firstIndex(where: { $0.table == table })
-      else { continue }
-      summary.services[s].tables[t].rows += rows
-      summary.services[s].tables[t].bytes += bytes
-    }
-  }
-
   func openWorkers(source: ConnInfo, snapshot: String) async throws -> [CopyWorker] {
     var workers: [CopyWorker] = []
     for _ in 0..<jobs {
@@ -95,35 +95,6 @@ extension Copier {
       workers.append(worker)
     }
     return workers
-  }
-
-  /// Runs the jobs on the workers, largest first, each worker taking the next job as it finishes one.
-  func copyData(_ jobs: [(TableJob, ConnInfo)], workers: [CopyWorker]) async throws -> [(
-    String, QualifiedName, Int, Int
-  )] {
-    let queue = JobQueue(jobs.sorted { $0.0.estimatedBytes > $1.0.estimatedBytes })
-    let reporter = self.reporter
-    let logger = self.logger
-    return try await withThrowingTaskGroup(of: [(String, QualifiedName, Int, Int)].self) { group in
-      for worker in workers {
-        group.addTask {
-          var done: [(String, QualifiedName, Int, Int)] = []
-          while let (job, target) = await queue.next() {
-            await reporter.started(service: job.service, table: job.table.description)
-            let (rows, bytes) = try await worker.copy(job, into: target, counters: reporter.bytes)
-            let tableDone = await queue.finished(job)
-            await reporter.finished(
-              service: job.service, table: job.table.description, rows: rows, bytes: bytes, tableDone: tableDone)
-            logger.debug("copy: \(job.step) of service \(job.service): \(rows) rows, \(bytes) bytes")
-            done.append((job.service, job.table, rows, bytes))
-          }
-          return done
-        }
-      }
-      var all: [(String, QualifiedName, Int, Int)] = []
-      for try await done in group { all += done }
-      return all
-    }
   }
 
   /// Forgets a table whose rows an earlier run copied under another plan (its filter or re-key changed).
@@ -180,25 +151,31 @@ extension Copier {
 
   /// One job for a table, or one per key range.
   ///
-  /// A table is split when it is larger than `splitBytes` and has a single-column integer primary key. The ranges are recorded before any is copied, so a rerun uses the same ranges.
+  /// A table is split when its rows (heap and TOAST, `rowBytes`) are larger than `splitBytes` and than `share` (an
+  /// even share of the service's work over the workers; with one worker, `splitBytes` alone decides), and it has a
+  /// single-column integer primary key. The
+  /// ranges are recorded before any is copied, so a rerun uses the same ranges.
   func splitJobs(
-    _ select: TableProjection, service: String, table: Table, reader: SerialConnection, admin: SerialConnection,
-    finished: [String: ProgressStore.Step]
+    _ select: TableProjection, service: String, table: Table, rowBytes: Int64, share: Int64,
+    reader: SerialConnection, admin: SerialConnection, finished: [String: ProgressStore.Step]
   ) async throws -> [TableJob] {
     let base = "data \(table.name)"
     func job(_ step: String, _ range: String?, _ bytes: Int64) -> TableJob {
       var job = TableJob(
         service: service, table: table.name, copyOut: select.select(range: range), copyIn: select.copyIn, step: step,
         estimatedBytes: bytes)
-      job.wholeTable = range == nil
+      job.freezes = range == nil
       return job
     }
     let splitStep = "split \(table.name)"
     // What an earlier run decided wins over this run's `--split-mb`: a table copied whole stays whole, and a
     // table split into ranges keeps exactly those ranges, so no row is copied by two different jobs.
     let recorded = try RecordedCut.of(table.name, in: finished, service: service, planPath: plan.file.path)
-    if recorded == .whole { return [job(base, nil, table.sizeBytes)] }
-    guard recorded != .none || table.sizeBytes > splitBytes, let key = table.primaryKey, key.columns.count == 1,
+    if recorded == .whole { return [job(base, nil, rowBytes)] }
+    // With one worker, ranges only let a killed copy resume at the range it was in: every table over `splitBytes`
+    // is split.
+    guard recorded != .none || (rowBytes > splitBytes && (jobs == 1 || rowBytes > share)), let key = table.primaryKey,
+      key.columns.count == 1,
       let column = table.column(key.columns[0]), ["smallint", "integer", "bigint"].contains(column.type)
     else {
       if recorded != .none {
@@ -208,9 +185,9 @@ extension Copier {
             + "single integer column in the source",
           hint: "copy the service again from the start: `cleave copy --recopy \(service)`")
       }
-      return [job(base, nil, table.sizeBytes)]
+      return [job(base, nil, rowBytes)]
     }
-    let count = Int(min(64, (table.sizeBytes + splitBytes - 1) / splitBytes))
+    let count = Int(min(64, (rowBytes + splitBytes - 1) / splitBytes))
     var bounds: [Int64]
     if case .ranges(let recordedBounds) = recorded {
       bounds = recordedBounds
@@ -220,7 +197,7 @@ extension Copier {
         "SELECT min(\(quoted))::int8, max(\(quoted))::int8 FROM ONLY \(table.name.quoted)")
       guard let low = extent.rows.first?[0].flatMap({ Int64($0) }),
         let high = extent.rows.first?[1].flatMap({ Int64($0) })
-      else { return [job(base, nil, table.sizeBytes)] }
+      else { return [job(base, nil, rowBytes)] }
       let span = max(1, (high - low + 1) / Int64(count))
       bounds = (1..<count).map { low + Int64($0) * span }
       let detail = bounds.map(String.init).joined(separator: ",")
@@ -235,8 +212,10 @@ extension Copier {
       if index > 0 { parts.append("\(quoted) >= \(bounds[index - 1])") }
       if index < bounds.count { parts.append("\(quoted) < \(bounds[index])") }
       jobs.append(
-        job("\(base) \(index + 1)/\(total)", parts.joined(separator: " AND "), table.sizeBytes / Int64(total)))
+        job("\(base) \(index + 1)/\(total)", parts.joined(separator: " AND "), rowBytes / Int64(total)))
     }
+    // The first range may empty the table and load frozen only while no other range is in: it would erase them.
+    jobs[0].freezes = !jobs.dropFirst().contains { finished[$0.step] != nil }
     return jobs
   }
 

@@ -5,16 +5,10 @@ import PostgresDriver
 import Provision
 
 extension Copier {
-  /// The `post-data` phase: each service's indexes, constraints, foreign keys within it and triggers, in
-  /// parallel on the workers; foreign keys to other services are counted as left out.
-  func postDataPhase(
-    _ context: CopyContext, states: [ServiceState], workers: [CopyWorker], summary: inout CopySummary
-  ) async throws {
+  /// Each service's count of post-data steps, and of foreign keys to other services' tables, left out.
+  func countSchemaSteps(_ context: CopyContext, states: [ServiceState], summary: inout CopySummary) {
     for (index, state) in states.enumerated() {
-      summary.services[index].schemaSteps = try await PostDataRestore(
-        archive: context.archive, selection: state.selection, state: state, workDirectory: context.workDirectory,
-        reporter: reporter
-      ).run(workers: workers)
+      summary.services[index].schemaSteps = context.archive.postData.filter(state.selection.includes).count
       let owned = Set(state.plan.tables)
       summary.services[index].skippedForeignKeys =
         context.catalog.foreignKeys.filter { owned.contains($0.table) && !owned.contains($0.referencedTable) }.count
@@ -47,20 +41,16 @@ extension Copier {
     }
   }
 
-  /// The `analyze` phase: statistics for every copied table, so that a service database is ready to serve (the
-  /// planner knows nothing of a freshly loaded table until autovacuum gets to it, which pgcopydb's `VACUUM ANALYZE`
-  /// also saves its users from).
+  /// The `analyze` phase, for services in a schema of a shared database: statistics for that schema's tables.
   ///
-  /// A service with a database of its own has it analyzed whole; a service in a schema of a shared database has
-  /// that schema's tables analyzed.
+  /// They are gathered once the tables are moved there (the planner knows nothing of a freshly loaded table until
+  /// autovacuum gets to it, which pgcopydb's `VACUUM ANALYZE` also saves its users from). A service with a database
+  /// of its own had each table analyzed as soon as its indexes were built, in the overlapped work.
   func analyzePhase() async throws {
     for (service, target) in chosen {
+      guard let schema = service.schema else { continue }
       let connection = try await SerialConnection.connect(target.database)
       defer { Task { await connection.close() } }
-      guard let schema = service.schema else {
-        try await connection.execute("ANALYZE")
-        continue
-      }
       let tables = try await connection.query(
         "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [schema]
       ).rows.compactMap { $0.first ?? nil }

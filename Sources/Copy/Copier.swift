@@ -11,16 +11,18 @@ import Provision
 /// COPY in parallel, its sequences, then its indexes, constraints and triggers; resumable at every step.
 ///
 /// The order per service database: pre-data (types, functions, tables, sequences) in one transaction with the
-/// transform's column changes; data (one transaction per table or key range); sequences; the snapshot is let
-/// go; post-data (indexes, constraints, foreign keys within the service, triggers), each in its own transaction;
-/// last, the transform's renames and drops. Every step records itself in `_cleave.progress` in its own
-/// transaction (`ProgressStore`), so a rerun after a crash redoes exactly the steps that did not finish.
+/// transform's column changes; sequences; then one graph of tasks (`WorkGraph`): data (one transaction per table
+/// or key range), each table's indexes and keys as soon as its rows are in, foreign keys within the service once
+/// both tables are keyed, triggers, and each table's `ANALYZE`, each step in its own transaction; the snapshot is
+/// let go when the last rows are in; last, the transform's renames and drops. Every step records itself in
+/// `_cleave.progress` in its own transaction (`ProgressStore`), so a rerun after a crash redoes exactly the steps
+/// that did not finish.
 ///
 /// `run()` is seven named phases, each timed in the summary: `snapshot` (the snapshot, the catalog and the schema
 /// dump, `CopyContext`), `schema` (each service's tables, after checking what an earlier run made them for),
-/// `data` (the table and range jobs on a queue the workers drain, largest first), `sequences`, `post-data`
-/// (indexes, constraints, triggers), `finish` (the transforms' renames and drops, the moves into shared
-/// databases, and each service's outcome) and `analyze` (statistics for every copied table).
+/// `sequences`, `data` (until the last rows are in) and `post-data` (the indexes, keys and statistics still
+/// building then), `finish` (the transforms' renames and drops, the moves into shared databases, and each
+/// service's outcome) and `analyze` (statistics for services moved into a schema of a shared database).
 public struct Copier: Sendable {
   public var plan: SplitPlan
   public var provisioned: [ProvisionedService]
@@ -30,6 +32,10 @@ public struct Copier: Sendable {
   public var binaryCopy = true
   /// Where the run keeps its temporary files (the schema dump), in a folder of its own removed when it ends.
   public var workDirectory: String
+  /// The memory the index and key builds running at once may use on a target, shared between them.
+  ///
+  /// Nil leaves each build the target's `maintenance_work_mem`; a build never gets less than that setting.
+  public var indexMemory: Int64?
   /// Tables larger than this are split into ranges of their integer primary key.
   public var splitBytes: Int64
   public var reporter: any CopyProgress
@@ -71,34 +77,33 @@ public struct Copier: Sendable {
     var summary = CopySummary(services: [])
     summary.largeObjectsNotCopied = try await countLargeObjects(context)
     let pending = try await dataJobs(context, states: &states, summary: &summary)
-    let workers = try await openWorkers(source: plan.source, snapshot: context.snapshot.id)
-    try await logger.step("copy: data, \(pending.count) tables and ranges on \(workers.count) workers") {
-      try await dataPhase(pending, workers: workers, summary: &summary)
-    }
-    timer.end("data")
     try await logger.step("copy: sequences") {
       for (index, state) in states.enumerated() {
         summary.services[index].sequences = try await copySequences(
           state, catalog: context.catalog, reader: context.reader)
       }
     }
-    await reporter.stop()
     timer.end("sequences")
-    // The data is read: let the snapshot go before the long index builds, so the source's vacuum is not held.
-    for worker in workers { await worker.closeSource() }
-    await context.release()
-    try await logger.step("copy: post-data (indexes, constraints, triggers)") {
-      try await postDataPhase(context, states: states, workers: workers, summary: &summary)
+    countSchemaSteps(context, states: states, summary: &summary)
+    let graph = try await workGraph(context, states: states, pending: pending, origin: timer.origin)
+    let workers = try await openWorkers(source: plan.source, snapshot: context.snapshot.id)
+    // Rows, then each table's indexes, keys and statistics as soon as its rows are in, all on the same workers.
+    let dataEnd = try await logger.step(
+      "copy: data, indexes, constraints and statistics, \(await graph.count) steps on \(workers.count) workers"
+    ) {
+      try await workPhase(graph, context: context, workers: workers, summary: &summary)
     }
+    timer.end("data", at: dataEnd)
     timer.end("post-data")
     try await logger.step("copy: finish (renames, drops, moves, outcomes)") {
       try await finishPhase(context, states: states, workers: workers)
     }
     timer.end("finish")
-    try await logger.step("copy: analyze") { try await analyzePhase() }
+    try await logger.step("copy: analyze (services in shared databases)") { try await analyzePhase() }
     timer.end("analyze")
     summary.services += moved
     summary.seconds = timer.seconds
+    summary.timeline = (timer.events + summary.timeline).sorted { $0.start < $1.start }
     return summary
   }
 

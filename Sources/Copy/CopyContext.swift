@@ -20,17 +20,28 @@ struct CopyContext: Sendable {
   }
 }
 
-/// Seconds per named phase, each phase timed from the end of the one before.
+/// Seconds per named phase, each phase timed from the end of the one before, and the phases as timeline events.
 struct PhaseTimer {
   private let clock = ContinuousClock()
+  /// When the run started: every event of its timeline counts from here.
+  let origin: ContinuousClock.Instant
   private var start: ContinuousClock.Instant
   private(set) var seconds: [String: Double] = [:]
+  private(set) var events: [CopySummary.TimelineEvent] = []
 
-  init() { start = clock.now }
+  init() {
+    origin = clock.now
+    start = origin
+  }
 
-  mutating func end(_ phase: String) {
-    let elapsed = clock.now - start
-    seconds[phase] = elapsed.inSeconds
-    start = clock.now
+  /// Ends `phase` now, or at `instant` when it ended earlier than the next phase's start.
+  mutating func end(_ phase: String, at instant: ContinuousClock.Instant? = nil) {
+    let end = instant ?? clock.now
+    seconds[phase] = (end - start).inSeconds
+    events.append(
+      .init(
+        service: "", table: "", kind: "phase", label: phase, worker: -1, start: (start - origin).inSeconds,
+        end: (end - origin).inSeconds))
+    start = end
   }
 }

@@ -11,6 +11,9 @@ public struct CopySummary: Sendable, Codable {
   ///
   /// Large objects (`pg_largeobject`) belong to no table, so no service gets them; the report says so instead of leaving them behind silently (hard case 8).
   public var largeObjectsNotCopied: Int = 0
+  /// When each table's rows, each of its ranges, indexes, constraints and triggers, and its statistics were done,
+  /// and on which worker: the overlap of the phases, as the benchmark draws it.
+  public var timeline: [TimelineEvent] = []
 
   /// One service's result.
   public struct ServiceResult: Sendable, Codable {
@@ -33,5 +36,21 @@ public struct CopySummary: Sendable, Codable {
     public var resumed: Bool
     /// How this run moved its rows (`CopyFormat`); nil when an earlier run had copied it all.
     public var format: CopyFormat?
+  }
+
+  /// One task of the run on the timeline, in seconds since the run started.
+  public struct TimelineEvent: Sendable, Codable {
+    public var service: String
+    /// The table, schema-qualified; empty for a step on no single table.
+    public var table: String
+    /// `copy`, `index`, `constraint`, `foreign key`, `trigger`, `attach`, `other`, `analyze`, or `phase` for the
+    /// phases before and after the overlapped work (`snapshot`, `schema`, `sequences`, `finish`).
+    public var kind: String
+    /// `copy 2/4`, `index orders_customer_idx`, `analyze`.
+    public var label: String
+    /// The worker it ran on, from 0; -1 for a phase.
+    public var worker: Int
+    public var start: Double
+    public var end: Double
   }
 }

@@ -50,17 +50,18 @@ public struct Split: Sendable {
   /// - Parameters:
   ///   - jobs: tables or ranges copied at once.
   ///   - workDirectory: where the run keeps its temporary files (a folder of its own inside, removed at the end).
-  ///   - splitBytes: tables larger than this are copied in key ranges.
+  ///   - splitBytes: tables larger than this (and than an even share of the work) are copied in key ranges.
   ///   - reporter: where progress goes.
   ///   - snapshot: a snapshot held open elsewhere to copy from (nil: export a new one).
   ///   - recopy: services to copy again from the start, dropping what earlier runs copied for them.
   ///   - only: the services to copy; empty means all of them.
   ///   - binary: whether tables whose types allow it travel as binary COPY (false: text everywhere).
+  ///   - indexMemory: the memory the index builds running at once may use on a target (nil: its own setting).
   /// - Returns: what was copied.
   /// - Throws: `CleaveError` naming the service and table that failed.
   public func copy(
     jobs: Int, workDirectory: String, splitBytes: Int64, reporter: any CopyProgress, snapshot: String? = nil,
-    recopy: Set<String> = [], only: Set<String> = [], binary: Bool = true
+    recopy: Set<String> = [], only: Set<String> = [], binary: Bool = true, indexMemory: Int64? = nil
   ) async throws -> CopySummary {
     let plan = try await resolvedPlan()
     let names = plan.services.map(\.name)
@@ -83,6 +84,7 @@ public struct Split: Sendable {
     copier.recopy = recopy
     copier.only = only
     copier.binaryCopy = binary
+    copier.indexMemory = indexMemory
     copier.logger = logger
     return try await copier.run()
   }

@@ -165,8 +165,8 @@ import Testing
     // --verbose logs every step and SQL phase with its duration, the source without its password.
     for line in [
       "reading the source's catalog: done in", "provisioning service films_\(suffix): done in",
-      "copy: snapshot, catalog and schema dump: done in", "copy: data, ",
-      "copy: post-data (indexes, constraints, triggers): done in",
+      "copy: snapshot, catalog and schema dump: done in",
+      "copy: data, indexes, constraints and statistics, ",
       "copy: finish (renames, drops, moves, outcomes): done in", "source=postgres://copy_reader:********@",
     ] {
       #expect(result.stderr.contains(line), "\(line) in: \(result.stderr)")

@@ -32,7 +32,7 @@ import Testing
   /// answer may change within a statement.
   static let harmlessVolatile: Set<String> = [
     "pg_export_snapshot", "set_config", "pg_backend_pid", "pg_is_in_recovery", "pg_total_relation_size",
-    "pg_partition_tree", "pg_control_system",
+    "pg_partition_tree", "pg_control_system", "pg_table_size",
   ]
 
   @Test func mutatedPlansFailCleanlyAndOnlyReadTheSource() async throws {

@@ -37,6 +37,13 @@ struct CopyCommand: AsyncParsableCommand {
   @Flag(help: "Copy every table as text COPY (by default a table whose types allow it travels in binary).")
   var noBinary = false
 
+  @Option(
+    help: ArgumentHelp(
+      "The memory, in MiB, the index and key builds running at once may use on a target, shared between them.",
+      discussion: "Each build gets this divided by --jobs as its maintenance_work_mem, never less than the target's "
+        + "own setting. Without it each build uses the target's setting."))
+  var indexMemoryMB: Int?
+
   @OptionGroup var global: GlobalOptions
 
   func run() async throws {
@@ -47,7 +54,7 @@ struct CopyCommand: AsyncParsableCommand {
       let summary = try await splitter.copy(
         jobs: split.jobs, workDirectory: workDir ?? NSTemporaryDirectory(), splitBytes: Int64(splitMB) << 20,
         reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy),
-        only: Set(service), binary: !noBinary)
+        only: Set(service), binary: !noBinary, indexMemory: indexMemoryMB.map { Int64($0) << 20 })
       print(CopyReport(summary).rendered(as: global.format))
       SecretsWarning.check(split.secretsPath)
     }

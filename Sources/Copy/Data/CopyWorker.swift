@@ -1,3 +1,4 @@
+import Catalog
 import CleaveCore
 import PostgresDriver
 import PostgresTools
@@ -58,11 +59,12 @@ actor CopyWorker {
       try target.execute("BEGIN")
       var bytes = 0
       var unreported = 0
-      // A whole table is emptied in this transaction (a job that did not finish rolled back, so it is empty) and
-      // loaded with FREEZE: its pages are written frozen and with their hint bits, so neither the first reads nor
-      // vacuum rewrite them. Where the role may not truncate it, the load goes on without FREEZE.
+      // A whole table, or the first range of one before any other, is emptied in this transaction (a job that did
+      // not finish rolled back, so it is empty) and loaded with FREEZE: its pages are written frozen and with their
+      // hint bits, so neither the first reads nor vacuum rewrite them. Where the role may not truncate it, the load
+      // goes on without FREEZE.
       var frozen = false
-      if job.wholeTable {
+      if job.freezes {
         try target.execute("SAVEPOINT cleave_freeze")
         do {
           try target.execute("TRUNCATE ONLY \(job.table.quoted)")
@@ -99,10 +101,11 @@ actor CopyWorker {
   }
 
   /// Runs one schema step (an index, a constraint, a trigger…) in a transaction that records it.
-  func run(_ sql: String, step: String, service: String, into info: ConnInfo) throws {
+  func run(_ sql: String, step: String, service: String, into info: ConnInfo, settings: String? = nil) throws {
     let target = try target(service, info)
     do {
       try target.execute("BEGIN")
+      if let settings { try target.execute(settings) }
       try target.execute(sql)
       try target.execute("SET search_path = pg_catalog, public")
       try target.execute(try ProgressStore.record(step, on: target) + "; COMMIT")
@@ -117,6 +120,16 @@ actor CopyWorker {
             + "run the same command again"
           : "fix the cause (a constraint the data breaks, a full disk), then run the same command again",
         cause: error)
+    }
+  }
+
+  /// Gathers a table's statistics (`ANALYZE`), once its indexes are built.
+  func analyze(_ table: QualifiedName, service: String, into info: ConnInfo) throws {
+    let target = try target(service, info)
+    do { try target.execute("ANALYZE \(table.quoted)") } catch {
+      throw CleaveError(
+        .copyFailed, "gathering statistics of \(table) in service \"\(service)\" failed",
+        hint: "run the same command again", cause: error)
     }
   }
 

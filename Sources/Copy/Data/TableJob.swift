@@ -12,8 +12,9 @@ struct TableJob: Sendable {
   var copyIn: String
   /// Binary or text, decided for the table (`CopyFormat`).
   var format: CopyFormat = .text
-  /// Whether the job copies the whole table (no key range): it may then empty the table and load it frozen.
-  var wholeTable = false
+  /// Whether the job empties the table in its own transaction and loads it with `FREEZE`: a whole table, or the
+  /// first key range of one when no other range is in yet (the table's other ranges wait for it to commit).
+  var freezes = false
   /// The progress step, unique per service database: `data public.film` or `data public.film 2/8`.
   var step: String
   var estimatedBytes: Int64

@@ -153,6 +153,14 @@ if [ -n "$BASELINE" ]; then
 else
   echo "cleave copy"; measure "cleave copy" setup_cleave run_cleave
 fi
+# The rows alone: with --no-overlap no index starts before every row is in, so the data phase is the copy alone,
+# comparable with the pipe's.
+run_cleave_serial() {
+  "$CLEAVE" copy -f "$WORK/cleave.yml" --secrets "$WORK/secrets.env" --jobs "$JOBS" --work-dir "$WORK/cleave-work" \
+    --no-overlap --format json > "$WORK/serial-$(date +%s%N).json"
+}
+export -f run_cleave_serial
+echo "cleave copy --no-overlap"; measure "cleave copy --no-overlap (indexes after all rows)" setup_cleave run_cleave_serial
 # The timeline of the median cleave run, drawn for docs/PERFORMANCE.md.
 TIMELINE_SVG="$(dirname "$OUT")/performance-timeline.svg"
 python3 - "$WORK" "$TIMELINE_SVG" "$ROOT/bench/timeline.py" "$ORDERS" "$ITEMS" "$JOBS" <<'PY'
@@ -169,9 +177,9 @@ PY
 CLEAVE_DATA=$(python3 - "$WORK" <<'PY'
 import glob, json, statistics, sys
 values = []
-for f in sorted(glob.glob(sys.argv[1] + "/cleave-*.json")):
+for f in sorted(glob.glob(sys.argv[1] + "/serial-*.json")):
     seconds = json.load(open(f))["seconds"]
-    # The data phase; a cleave whose sequences are a phase of their own counts them in, as before.
+    # The data phase of the runs without overlap (the rows alone), sequences counted in as before.
     values.append(seconds["data"] + seconds.get("sequences", 0))
 print(f"{statistics.median(values):.2f}" if values else "n/a")
 PY
@@ -363,7 +371,8 @@ if "cleave copy" in medians and others:
                  f"{others[fastest]:.2f}s: **{ratio:.2f}x** (target: at most 0.8x).")
 try:
     c, p = float(cleave_data), float(pipe_data)
-    lines.append(f"- Data phase: cleave {c:.2f}s vs `psql COPY | psql COPY` {p:.2f}s: **{c / p:.2f}x** (target: within 1.10x).")
+    lines.append(f"- Data phase (the rows alone: `cleave copy --no-overlap`, whose indexes wait for every row): cleave "
+                 f"{c:.2f}s vs `psql COPY | psql COPY` {p:.2f}s: **{c / p:.2f}x** (target: at most 0.9x).")
 except ValueError:
     pass
 if os.path.exists(phases):

@@ -13,17 +13,23 @@ extension Copier {
     _ context: CopyContext, states: [ServiceState], pending: [(TableJob, ConnInfo)], origin: ContinuousClock.Instant
   ) async throws -> WorkGraph {
     let graph = WorkGraph(origin: origin)
+    var rowsByService: [String: [QualifiedName: Set<Int>]] = [:]
+    // A table's first range, when it empties the table and loads frozen, goes before its other ranges.
+    var first: [String: Int] = [:]
+    for (job, target) in pending {
+      let key = TableCounter.key(job)
+      let needs: Set<Int> = job.freezes ? [] : first[key].map { [$0] } ?? []
+      let id = await graph.add(.data(job, target), needs: needs, cost: Double(job.estimatedBytes))
+      if job.freezes { first[key] = id }
+      rowsByService[job.service, default: [:]][job.table, default: []].insert(id)
+    }
+    // Without overlap (`overlap` false, for measuring the rows alone), nothing else starts before every row is in.
+    let everyRow: Set<Int> =
+      overlap
+      ? [] : rowsByService.values.reduce(into: []) { all, tables in for ids in tables.values { all.formUnion(ids) } }
     for state in states {
       let service = state.plan.name
-      var data: [QualifiedName: Set<Int>] = [:]
-      // A table's first range, when it empties the table and loads frozen, goes before its other ranges.
-      var first: [QualifiedName: Int] = [:]
-      for (job, target) in pending where job.service == service {
-        let needs: Set<Int> = job.freezes ? [] : first[job.table].map { [$0] } ?? []
-        let id = await graph.add(.data(job, target), needs: needs, cost: Double(job.estimatedBytes))
-        if job.freezes { first[job.table] = id }
-        data[job.table, default: []].insert(id)
-      }
+      let data = rowsByService[service] ?? [:]
       let allData = data.values.reduce(into: Set<Int>()) { $0.formUnion($1) }
       func rows(of tables: Set<QualifiedName>) -> Set<Int> {
         tables.reduce(into: Set<Int>()) { $0.formUnion(data[$1] ?? []) }
@@ -39,7 +45,7 @@ extension Copier {
       var allBuilds: Set<Int> = []
       var previous: Set<Int> = []
       func add(_ step: PostDataStep, needs: Set<Int>, weight: Double) async -> Int {
-        let id = await graph.add(.step(step), needs: needs, cost: Double(step.cost) * weight)
+        let id = await graph.add(.step(step), needs: needs.union(everyRow), cost: Double(step.cost) * weight)
         for table in step.tables { keyed[table, default: []].insert(id) }
         return id
       }
@@ -83,7 +89,7 @@ extension Copier {
           table.kind == .partitioned
           ? allData.union(allBuilds).union(attaches).union(later) : rows(of: [name]).union(keyed[name] ?? [])
         await graph.add(
-          .analyze(service: service, table: name, target: state.target.database), needs: needs, cost: 0)
+          .analyze(service: service, table: name, target: state.target.database), needs: needs.union(everyRow), cost: 0)
       }
     }
     await graph.seal()

@@ -32,6 +32,9 @@ public struct Copier: Sendable {
   public var binaryCopy = true
   /// Where the run keeps its temporary files (the schema dump), in a folder of its own removed when it ends.
   public var workDirectory: String
+  /// Whether a table's indexes, keys and statistics start as soon as its rows are in; false holds them until every
+  /// table's rows are in (as `pg_restore` does), which the benchmark uses to time the rows alone.
+  public var overlap = true
   /// The memory the index and key builds running at once may use on a target, shared between them.
   ///
   /// Nil leaves each build the target's `maintenance_work_mem`; a build never gets less than that setting.

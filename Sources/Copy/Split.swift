@@ -57,11 +57,13 @@ public struct Split: Sendable {
   ///   - only: the services to copy; empty means all of them.
   ///   - binary: whether tables whose types allow it travel as binary COPY (false: text everywhere).
   ///   - indexMemory: the memory the index builds running at once may use on a target (nil: its own setting).
+  ///   - overlap: whether a table's indexes start as soon as its rows are in (false: after every table's rows).
   /// - Returns: what was copied.
   /// - Throws: `CleaveError` naming the service and table that failed.
   public func copy(
     jobs: Int, workDirectory: String, splitBytes: Int64, reporter: any CopyProgress, snapshot: String? = nil,
-    recopy: Set<String> = [], only: Set<String> = [], binary: Bool = true, indexMemory: Int64? = nil
+    recopy: Set<String> = [], only: Set<String> = [], binary: Bool = true, indexMemory: Int64? = nil,
+    overlap: Bool = true
   ) async throws -> CopySummary {
     let plan = try await resolvedPlan()
     let names = plan.services.map(\.name)
@@ -85,6 +87,7 @@ public struct Split: Sendable {
     copier.only = only
     copier.binaryCopy = binary
     copier.indexMemory = indexMemory
+    copier.overlap = overlap
     copier.logger = logger
     return try await copier.run()
   }

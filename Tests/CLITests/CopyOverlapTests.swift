@@ -60,9 +60,7 @@ import Testing
     let copy = try await CLIRunner.run(
       ["copy", "-f", split.plan, "--split-mb", "1", "--jobs", "\(jobs)", "--format", "json"])
     #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
-    let json = try #require(try JSONSerialization.jsonObject(with: Data(copy.stdout.utf8)) as? [String: Any])
-    let timelineData = try JSONSerialization.data(withJSONObject: try #require(json["timeline"] as? [Any]))
-    let timeline = try JSONDecoder().decode([Event].self, from: timelineData)
+    let timeline = try Self.timeline(copy.stdout)
     let tasks = timeline.filter { $0.kind != "phase" }
     func copies(_ table: String) -> [Event] { tasks.filter { $0.kind == "copy" && $0.table == table } }
     func steps(_ table: String) -> [Event] {
@@ -114,5 +112,30 @@ import Testing
     try await shop.execute(
       "BEGIN; UPDATE big SET code = 'c2' WHERE id = 1; UPDATE big SET code = 'c1' WHERE id = 2; COMMIT")
     #expect(try await shop.query("SELECT code FROM big WHERE id = 2").scalar == "c1")
+  }
+
+  @Test func withoutOverlapNothingStartsBeforeTheLastRows() async throws {
+    let sandbox = try #require(PostgresSandbox.current)
+    let split = try await sandbox.split("no_overlap", sourceSQL: Self.sourceSQL) { suffix in
+      "shop:\n  database: shop_\(suffix)\n  tables: [public.big, public.small, public.tags]"
+    }
+    defer { split.folder.remove() }
+    let copy = try await CLIRunner.run(
+      ["copy", "-f", split.plan, "--split-mb", "1", "--jobs", "2", "--no-overlap", "--format", "json"])
+    #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
+    let tasks = try Self.timeline(copy.stdout).filter { $0.kind != "phase" }
+    let lastRows = try #require(tasks.filter { $0.kind == "copy" }.map(\.end).max())
+    let others = tasks.filter { $0.kind != "copy" }
+    #expect(others.count >= 6, "\(tasks.map(\.label))")
+    for task in others { #expect(task.start >= lastRows, "\(task.label) began before the last rows were in") }
+    let verify = try await CLIRunner.run(["verify", "-f", split.plan])
+    #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+  }
+
+  /// The `timeline` of a `cleave copy --format json` run.
+  static func timeline(_ stdout: String) throws -> [Event] {
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+    let timelineData = try JSONSerialization.data(withJSONObject: try #require(json["timeline"] as? [Any]))
+    return try JSONDecoder().decode([Event].self, from: timelineData)
   }
 }

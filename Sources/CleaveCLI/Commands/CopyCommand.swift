@@ -44,6 +44,12 @@ struct CopyCommand: AsyncParsableCommand {
         + "own setting. Without it each build uses the target's setting."))
   var indexMemoryMB: Int?
 
+  @Flag(
+    help: ArgumentHelp(
+      "Build indexes and keys only once every table's rows are in, as pg_restore does (slower; for measuring).",
+      discussion: "By default a table's indexes, keys and statistics start as soon as its own rows are in."))
+  var noOverlap = false
+
   @OptionGroup var global: GlobalOptions
 
   func run() async throws {
@@ -54,7 +60,8 @@ struct CopyCommand: AsyncParsableCommand {
       let summary = try await splitter.copy(
         jobs: split.jobs, workDirectory: workDir ?? NSTemporaryDirectory(), splitBytes: Int64(splitMB) << 20,
         reporter: ProgressReporter(quiet: global.format == .json), snapshot: snapshot, recopy: Set(recopy),
-        only: Set(service), binary: !noBinary, indexMemory: indexMemoryMB.map { Int64($0) << 20 })
+        only: Set(service), binary: !noBinary, indexMemory: indexMemoryMB.map { Int64($0) << 20 },
+        overlap: !noOverlap)
       print(CopyReport(summary).rendered(as: global.format))
       SecretsWarning.check(split.secretsPath)
     }

@@ -91,6 +91,15 @@ extension Copier {
         await graph.add(
           .analyze(service: service, table: name, target: state.target.database), needs: needs.union(everyRow), cost: 0)
       }
+      // A materialized view the service keeps gets its rows from the last steps (`REFRESH`): analyzed after them.
+      for view in context.catalog.views
+      where view.kind == .materialized && state.selection.relations.contains(view.name) {
+        let everything = allData.union(allBuilds).union(attaches).union(later).union(previous)
+        await graph.add(
+          .analyze(service: service, table: view.name, target: state.target.database),
+          needs: everything.union(everyRow),
+          cost: 0)
+      }
     }
     await graph.seal()
     return graph

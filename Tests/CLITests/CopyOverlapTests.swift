@@ -35,6 +35,7 @@ import Testing
     CREATE TABLE measures (day date, value int, PRIMARY KEY (day)) PARTITION BY RANGE (day);
     CREATE TABLE measures_2024 PARTITION OF measures FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
     INSERT INTO measures SELECT '2024-01-01'::date + i, i FROM generate_series(0, 300) i;
+    CREATE MATERIALIZED VIEW big_codes AS SELECT code FROM big WHERE id < 100;
     ANALYZE;
     """
 
@@ -90,6 +91,11 @@ import Testing
         #expect(analyze.start >= event.end, "\(table)'s statistics before \(event.label)")
       }
     }
+    // The materialized view is analyzed once it holds its rows (its refresh is among the last steps).
+    let viewAnalyzed = try #require(tasks.first { $0.kind == "analyze" && $0.table == "public.big_codes" })
+    for event in tasks where event.kind == "other" {
+      #expect(viewAnalyzed.start >= event.end, "the view's statistics before \(event.label)")
+    }
     // The work overlaps: an index of one table is built before another table's rows are all in (on one worker
     // the longest chain, big's rows and then its indexes, goes before small's and tags' rows).
     let lastRows = try #require(tasks.filter { $0.kind == "copy" }.map(\.end).max())
@@ -112,6 +118,9 @@ import Testing
     try await shop.execute(
       "BEGIN; UPDATE big SET code = 'c2' WHERE id = 1; UPDATE big SET code = 'c1' WHERE id = 2; COMMIT")
     #expect(try await shop.query("SELECT code FROM big WHERE id = 2").scalar == "c1")
+    let analyzed = try await shop.query(
+      "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_stat_user_tables WHERE analyze_count > 0")
+    #expect(analyzed.scalar == "big,big_codes,measures,measures_2024,small,tags")
   }
 
   @Test func withoutOverlapNothingStartsBeforeTheLastRows() async throws {

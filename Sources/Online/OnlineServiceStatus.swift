@@ -34,6 +34,8 @@ public struct OnlineServiceStatus: Sendable, Codable {
   /// Bytes of source WAL applied per second over the sampling window.
   public var appliedBytesPerSecond: Double?
   public var tables: [TableStatus]
+  /// The reverse stream, once cut over.
+  public var reverse: ReverseStreamStatus?
   /// What is wrong, when something is (the stream stopped, the slot is gone).
   public var problems: [String]
 }

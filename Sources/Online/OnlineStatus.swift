@@ -5,7 +5,8 @@ import Plan
 import PostgresDriver
 
 /// `cleave online status`: each service's state, lag and retained WAL, read from the source, the journal and
-/// the subscription; the only thing it writes is the service's heartbeat row on the source.
+/// the subscription; the only thing it writes is the service's heartbeat row on the source (once cut over, on the
+/// service database, whose reverse stream carries it back).
 ///
 /// The lag in seconds is measured, not inferred: a heartbeat row is written on the source and the time until
 /// the service database has applied it is the lag now. The lag in bytes is the source's WAL position minus
@@ -60,6 +61,9 @@ public struct OnlineStatus: Sendable {
     } else if [.seeding, .streaming, .cuttingOver].contains(entry.state) {
       status.problems.append("the source has no slot \(names.forward): the stream cannot go on")
     }
+    if entry.state == .cutOver {
+      status.reverse = try await reverse(service, names: names, source: source, admin: admin, status: &status)
+    }
     guard entry.state == .streaming || entry.state == .cuttingOver else { return status }
     let subscription = try await admin.query(
       """
@@ -107,6 +111,55 @@ public struct OnlineStatus: Sendable {
         changesPerSecond: before.tables.first { $0.0 == name }.map { Double(changes - $0.2) / elapsed })
     }
     return status
+  }
+
+  /// The reverse stream of a cut-over service: its slot on the service database, its subscription on the source,
+  /// and a heartbeat written on the service database (into Cleave's own table there) and waited for on the source.
+  private func reverse(
+    _ service: ServicePlan, names: OnlineNames, source: SerialConnection, admin: SerialConnection,
+    status: inout OnlineServiceStatus
+  ) async throws -> ReverseStreamStatus {
+    var reverse = ReverseStreamStatus(name: names.reverse)
+    let position = try await admin.query("SELECT pg_current_wal_lsn()::text").scalar
+    if let slot = try await admin.query(
+      """
+      SELECT active, ($2::pg_lsn - restart_lsn)::int8::text AS retained
+      FROM pg_replication_slots WHERE slot_name = $1
+      """, [names.reverse, position]
+    ).namedRows.first {
+      reverse.slotActive = slot["active"] == "t"
+      reverse.walRetainedBytes = slot["retained"].flatMap { Int64($0) }
+    } else {
+      status.problems.append(
+        "the service database has no slot \(names.reverse): the reverse stream cannot go on, and a rollback would "
+          + "lose the service's writes since the cutover")
+    }
+    let subscription = try await source.query(
+      """
+      SELECT s.subenabled AS enabled, o.remote_lsn::text AS applied, ($2::pg_lsn - o.remote_lsn)::int8::text AS lag
+      FROM pg_subscription s LEFT JOIN pg_replication_origin_status o ON o.external_id = 'pg_' || s.oid
+      WHERE s.subname = $1 AND \(OnlineSubscription.inThisDatabase)
+      """, [names.reverse, position]
+    ).namedRows.first
+    reverse.appliedPosition = subscription?["applied"]
+    reverse.lagBytes = subscription?["lag"].flatMap { Int64($0) }
+    if subscription == nil {
+      status.problems.append("the source has no subscription \(names.reverse): the reverse stream is not running")
+    } else if subscription?["enabled"] != "t" {
+      status.problems.append(
+        "the reverse stream stopped: subscription \(names.reverse) on the source disabled itself after an error "
+          + "applying a change (the source's log says which); until it runs again a rollback would lose writes")
+    }
+    let clock = ContinuousClock()
+    let started = clock.now
+    if subscription?["enabled"] == "t", let beat = try await Heartbeat.beat(service.name, on: admin),
+      let arrived = try await Heartbeat.wait(for: beat, of: service.name, on: source, timeout: heartbeatTimeout)
+    {
+      reverse.lagSeconds = arrived.inSeconds
+    } else {
+      reverse.lagAtLeastSeconds = (clock.now - started).inSeconds
+    }
+    return reverse
   }
 
   private struct Sample {

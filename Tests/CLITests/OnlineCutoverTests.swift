@@ -69,6 +69,18 @@ import Testing
     #expect(!application.output.contains("ERROR") && !application.output.contains("aborted"), "\(application.output)")
     // The reverse stream brings the service database's writes back to the source, exactly.
     try await expectSameRows(source, sandbox.connInfo(database: service), "after the cutover")
+    // Cut over, status measures the reverse stream: a heartbeat from the service database reaches the source.
+    let status = try await CLIRunner.run(["online", "status", "-f", plan, "--format", "json"])
+    #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+    let services = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+    let shopStatus = (services?["services"] as? [[String: Any]])?.first
+    let reverse = try #require(shopStatus?["reverse"] as? [String: Any], "\(status.stdout)")
+    #expect(shopStatus?["state"] as? String == "cut-over", "\(status.stdout)")
+    #expect((reverse["lagSeconds"] as? Double).map { $0 < 10 } == true, "\(status.stdout)")
+    #expect((reverse["lagBytes"] as? Int).map { $0 >= 0 } == true, "\(status.stdout)")
+    #expect(reverse["walRetainedBytes"] is Int, "\(status.stdout)")
+    let statusText = try await CLIRunner.run(["online", "status", "-f", plan])
+    #expect(statusText.stdout.contains("reverse stream cleave_shop_"), "\(statusText.stdout)")
     // Cut over, no slot is left on the source to hold its WAL back (a rollback makes the forward one again).
     let slotsHere = "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"
     #expect(try await sourceSession.query(slotsHere).scalar == "0")

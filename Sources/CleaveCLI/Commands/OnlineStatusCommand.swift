@@ -65,6 +65,17 @@ struct OnlineStatusCommand: AsyncParsableCommand {
         "  WAL held by the slot: \(bytes(entry.walRetainedBytes)) (slot \(entry.slotActive == true ? "in use" : "idle"))"
       )
     }
+    if let reverse = entry.reverse {
+      let seconds =
+        reverse.lagSeconds.map { String(format: "%.3f s", $0) }
+        ?? reverse.lagAtLeastSeconds.map { String(format: "over %.1f s", $0) } ?? "?"
+      lines.append(
+        "  reverse stream \(reverse.name): lag \(seconds), \(bytes(reverse.lagBytes)) (the source has applied up to "
+          + "\(reverse.appliedPosition ?? "?"))")
+      lines.append(
+        "  WAL held by the reverse slot: \(bytes(reverse.walRetainedBytes)) (slot "
+          + "\(reverse.slotActive == true ? "in use" : "idle"))")
+    }
     for table in entry.tables {
       let rate = table.changesPerSecond.map { String(format: ", %.0f changes/s", $0) } ?? ""
       lines.append("  \(table.name): \(table.state)\(rate)")

@@ -31,6 +31,9 @@ enum CatalogQueries {
         THEN (SELECT COALESCE(sum(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t)
         ELSE pg_total_relation_size(c.oid) END::int8 AS size_bytes,
       CASE WHEN c.relkind = 'p'
+        THEN (SELECT COALESCE(sum(pg_table_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t)
+        ELSE pg_table_size(c.oid) END::int8 AS row_bytes,
+      CASE WHEN c.relkind = 'p'
         THEN (SELECT CASE WHEN bool_or(pc.reltuples < 0) THEN NULL ELSE COALESCE(sum(pc.reltuples), 0) END
               FROM pg_partition_tree(c.oid) t JOIN pg_class pc ON pc.oid = t.relid WHERE t.isleaf)
         WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples END::int8 AS row_estimate

@@ -168,7 +168,8 @@ public struct CatalogReader: Sendable {
         partitionOf: partitionOf[oid], partitionBound: row["partition_bound"], partitionKey: row["partition_key"],
         inheritsFrom: inherits[oid] ?? [], columns: columns[oid] ?? [], primaryKey: primaryKeys[oid],
         uniqueKeys: uniqueKeys[oid] ?? [], foreignKeys: foreignKeys[oid] ?? [],
-        sizeBytes: Int64(row.int("size_bytes")), rowEstimate: row["row_estimate"].flatMap { Int64($0) })
+        sizeBytes: Int64(row.int("size_bytes")), rowBytes: Int64(row.int("row_bytes")),
+        rowEstimate: row["row_estimate"].flatMap { Int64($0) })
     }
   }
 

@@ -22,22 +22,15 @@ extension Copier {
     -> [(TableJob, ConnInfo)]
   {
     var pending: [(TableJob, ConnInfo)] = []
+    let sourceMajor = try await CopyFormat.major(of: context.reader)
     for index in states.indices {
       var state = states[index]
       defer { states[index] = state }
       var tables: [CopySummary.TableResult] = []
       var mine: [TableJob] = []
-      let sourceMajor = try await CopyFormat.major(of: context.reader)
       let targetMajor = try await CopyFormat.major(of: state.admin)
       // A table is split only when its rows alone would outlast an even share of the service's work (its tables'
       // rows and indexes, over the workers): otherwise whole tables keep the workers busy and load frozen.
-      var heap: [QualifiedName: Int64] = [:]
-      for name in state.plan.tables {
-        guard let table = context.catalog.table(name), table.kind == .ordinary else { continue }
-        heap[name] =
-          Int64(try await context.reader.query("SELECT pg_table_size($1::regclass)", [name.quoted]).scalar ?? "")
-          ?? table.sizeBytes
-      }
       let share =
         state.plan.tables.reduce(Int64(0)) { $0 + (context.catalog.table($1)?.sizeBytes ?? 0) } / Int64(jobs)
       for name in state.plan.tables {
@@ -47,23 +40,13 @@ extension Copier {
           select, sourceMajor: sourceMajor, targetMajor: targetMajor, allowBinary: binaryCopy, on: context.reader)
         try await checkRekeys(select, service: state.plan.name, reader: context.reader)
         var jobs = try await splitJobs(
-          select, service: state.plan.name, table: table, rowBytes: heap[name] ?? table.sizeBytes, share: share,
-          reader: context.reader, admin: state.admin, finished: state.finished
-        ).map { job in
-          var job = job
-          job.format = format
-          return job
-        }
+          select, service: state.plan.name, table: table, format: format, share: share, reader: context.reader,
+          admin: state.admin, finished: state.finished)
         if jobs.contains(where: { job in state.finished[job.step].map { $0.detail != job.signature } ?? false }) {
           try await forget(table: table.name, service: state.plan.name, admin: state.admin, finished: &state.finished)
           jobs = try await splitJobs(
-            select, service: state.plan.name, table: table, rowBytes: heap[name] ?? table.sizeBytes, share: share,
-            reader: context.reader, admin: state.admin, finished: state.finished
-          ).map { job in
-            var job = job
-            job.format = format
-            return job
-          }
+            select, service: state.plan.name, table: table, format: format, share: share, reader: context.reader,
+            admin: state.admin, finished: state.finished)
         }
         let done = jobs.filter { state.finished[$0.step] != nil }
         let rows = done.reduce(0) { $0 + (state.finished[$1.step]?.rows ?? 0) }
@@ -151,20 +134,22 @@ extension Copier {
 
   /// One job for a table, or one per key range.
   ///
-  /// A table is split when its rows (heap and TOAST, `rowBytes`) are larger than `splitBytes` and than `share` (an
+  /// A table is split when its rows (heap and TOAST, `Table.rowBytes`) are larger than `splitBytes` and than `share` (an
   /// even share of the service's work over the workers; with one worker, `splitBytes` alone decides), and it has a
   /// single-column integer primary key. The
   /// ranges are recorded before any is copied, so a rerun uses the same ranges.
   func splitJobs(
-    _ select: TableProjection, service: String, table: Table, rowBytes: Int64, share: Int64,
+    _ select: TableProjection, service: String, table: Table, format: CopyFormat, share: Int64,
     reader: SerialConnection, admin: SerialConnection, finished: [String: ProgressStore.Step]
   ) async throws -> [TableJob] {
+    let rowBytes = table.rowBytes
     let base = "data \(table.name)"
     func job(_ step: String, _ range: String?, _ bytes: Int64) -> TableJob {
       var job = TableJob(
         service: service, table: table.name, copyOut: select.select(range: range), copyIn: select.copyIn, step: step,
         estimatedBytes: bytes)
       job.freezes = range == nil
+      job.format = format
       return job
     }
     let splitStep = "split \(table.name)"

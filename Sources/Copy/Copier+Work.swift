@@ -17,7 +17,7 @@ extension Copier {
     // A table's first range, when it empties the table and loads frozen, goes before its other ranges.
     var first: [String: Int] = [:]
     for (job, target) in pending {
-      let key = TableCounter.key(job)
+      let key = job.tableKey
       let needs: Set<Int> = job.freezes ? [] : first[key].map { [$0] } ?? []
       let id = await graph.add(.data(job, target), needs: needs, cost: Double(job.estimatedBytes))
       if job.freezes { first[key] = id }
@@ -115,7 +115,6 @@ extension Copier {
     let reporter = self.reporter
     let logger = self.logger
     let settings = buildSettings
-    let tables = TableCounter(await graph.dataJobsPerTable)
     let results = try await withThrowingTaskGroup(of: [(String, QualifiedName, Int, Int)].self) { group in
       group.addTask {
         await graph.waitForData()
@@ -133,11 +132,12 @@ extension Copier {
               case .data(let job, let target):
                 await reporter.started(service: job.service, table: job.table.description)
                 let (rows, bytes) = try await worker.copy(job, into: target, counters: reporter.bytes)
-                let tableDone = await tables.finished(job)
+                let tableDone = await graph.finished(index)
                 await reporter.finished(
                   service: job.service, table: job.table.description, rows: rows, bytes: bytes, tableDone: tableDone)
                 logger.debug("copy: \(job.step) of service \(job.service): \(rows) rows, \(bytes) bytes")
                 done.append((job.service, job.table, rows, bytes))
+                continue  // marked finished above, where its table's last range was told
               case .step(let step):
                 var sql = step.replacement ?? ""
                 if step.replacement == nil {

@@ -27,6 +27,9 @@ public struct Table: Sendable, Codable, Hashable {
   public var foreignKeys: [ForeignKey]
   /// Heap, indexes and TOAST together; for a partitioned table, the sum over its partitions.
   public var sizeBytes: Int64
+  /// The rows alone: heap and TOAST, without indexes (what a copy moves); for a partitioned table, the sum over its
+  /// partitions.
+  public var rowBytes: Int64
   /// The planner's estimate (`pg_class.reltuples`), summed over partitions for a partitioned table; nil when the
   /// table (or one of its partitions) was never vacuumed or analysed, so the server does not know.
   public var rowEstimate: Int64?

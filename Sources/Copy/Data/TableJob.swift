@@ -19,6 +19,9 @@ struct TableJob: Sendable {
   var step: String
   var estimatedBytes: Int64
 
+  /// Its service and table, as one key: the jobs of one table share it.
+  var tableKey: String { "\(service)\u{0}\(table)" }
+
   /// What the job copies, as a short hash of its two statements (and its format, when binary).
   ///
   /// It is kept with the progress step, so a rerun

@@ -18,6 +18,8 @@ struct PostDataStep: Sendable {
   var target: ConnInfo
   /// The tables the entry is on (both, for a foreign key); empty when it is on none or they are not known.
   var tables: Set<QualifiedName>
+  /// The table the entry belongs to (a foreign key's own, not the one it references); nil when not known.
+  var table: QualifiedName?
   /// Whether one of `tables` is partitioned (its rows are in its partitions: it waits for all of the service's).
   var onPartitionedTable: Bool
   /// SQL run instead of the archive's: a primary key or unique constraint built as `CREATE UNIQUE INDEX` and then

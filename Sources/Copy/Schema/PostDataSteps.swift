@@ -38,7 +38,8 @@ enum PostDataSteps {
       let cost = tables.reduce(Int64(0)) { $0 + (catalog.table($1)?.sizeBytes ?? 0) }
       return PostDataStep(
         service: state.plan.name, entry: entry, role: role, step: PostDataStep.progressStep(of: entry),
-        target: state.target.database, tables: tables, onPartitionedTable: known && (fact?.partitioned ?? false),
+        target: state.target.database, tables: tables, table: known ? fact?.tables.first : nil,
+        onPartitionedTable: known && (fact?.partitioned ?? false),
         replacement: known ? fact?.replacement : nil, cost: cost)
     }
   }
@@ -59,7 +60,7 @@ enum PostDataSteps {
   static func relations(of entries: [TOCEntry], reader: SerialConnection) async throws
     -> [SchemaSelection.ObjectID: Fact]
   {
-    let oids = "{" + Set(entries.map(\.objectOID)).map(String.init).joined(separator: ",") + "}"
+    let oids = PostgresArray.literal(Set(entries.map(\.objectOID)).map(String.init))
     // Every name qualified: the statement runs on the target under pg_restore's empty search_path.
     try await reader.execute("SAVEPOINT cleave_post_data; SET LOCAL search_path = ''")
     let rows: QueryResult

@@ -20,8 +20,7 @@ enum CopyTask: Sendable {
   var table: String {
     switch self {
     case .data(let job, _): job.table.description
-    case .step(let step):
-      step.tables.count == 1 ? step.tables.first?.description ?? "" : tableOfStep(step)
+    case .step(let step): step.table?.description ?? ""
     case .analyze(_, let table, _): table.description
     }
   }
@@ -53,12 +52,5 @@ enum CopyTask: Sendable {
     case .step(let step): return step.label
     case .analyze: return "analyze"
     }
-  }
-
-  private func tableOfStep(_ step: PostDataStep) -> String {
-    // `post FK CONSTRAINT public order_items order_items_order_id_fkey postgres`: the table the key is on.
-    let words = step.step.split(separator: " ")
-    guard step.role == .foreignKey, words.count >= 6 else { return "" }
-    return QualifiedName(String(words[words.count - 4]), String(words[words.count - 3])).description
   }
 }

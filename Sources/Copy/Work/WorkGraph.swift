@@ -60,13 +60,6 @@ actor WorkGraph {
   private(set) var dataEnd: ContinuousClock.Instant?
   private var dataWaiters: [CheckedContinuation<Void, Never>] = []
 
-  /// How many data tasks each table has, keyed as `TableCounter` keys them.
-  var dataJobsPerTable: [String: Int] {
-    nodes.reduce(into: [:]) { counts, node in
-      if case .data(let job, _) = node.task { counts[TableCounter.key(job), default: 0] += 1 }
-    }
-  }
-
   /// Returns once every data task is done, or the work was abandoned.
   func waitForData() async {
     checkData()
@@ -120,12 +113,20 @@ actor WorkGraph {
   }
 
   /// Marks a task done, making ready the tasks that needed only it.
-  func finished(_ index: Int) {
+  ///
+  /// - Returns: for a data task, whether it was its table's last; false for any other.
+  @discardableResult
+  func finished(_ index: Int) -> Bool {
     nodes[index].state = .done
     nodes[index].event?.end = (clock.now - origin).inSeconds
     for dependent in dependents[index] { nodes[dependent].needs.remove(index) }
-    if case .data = nodes[index].task { checkData() }
-    wake()
+    defer { wake() }
+    guard case .data(let finished, _) = nodes[index].task else { return false }
+    checkData()
+    return !nodes.contains { node in
+      guard case .data(let job, _) = node.task else { return false }
+      return job.tableKey == finished.tableKey && node.state != .done
+    }
   }
 
   /// Stops handing out tasks: a task failed, and the workers finish the ones they run and stop.
